@@ -1,0 +1,31 @@
+# Two entry points (see README.md):
+#   make book   set up .venv, execute the notebooks (CPU profile) and build the HTML book
+#   make test   set up .venv and run the whole test suite (unit, notebooks, book build)
+# Optional: make book PROFILE=gpu   |   make lab (JupyterLab on the notebooks)
+PYTHON ?= python3
+VENV ?= .venv
+PROFILE ?= cpu
+BIN := $(VENV)/bin
+
+.PHONY: book test lab setup clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[book,dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nar)" >/dev/null
+	touch $@
+
+book: setup
+	$(BIN)/python -m nar_utils.runner book --profile $(PROFILE)
+
+test: setup
+	$(BIN)/python -m pytest
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf _build book/notebooks

@@ -1,0 +1,38 @@
+"""Shared fixtures: the configured data directory and benchmark sources."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import nar_utils as nar
+
+
+def _data_dir() -> Path | None:
+    value = os.environ.get(nar.benchmarks.ENV_DATA_DIR)
+    return Path(value) if value and Path(value).is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The benchmark data directory ($NAR_DATA_DIR; CI points it at ../shared/data)."""
+    path = _data_dir()
+    if path is None:
+        pytest.skip("needs the benchmark tables: set NAR_DATA_DIR to a data directory")
+    return path
+
+
+@pytest.fixture(scope="session")
+def table(data_dir: Path) -> nar.NB201Benchmark:
+    """The NB201 table source."""
+    path = data_dir / nar.benchmarks.TABLE_RELPATH
+    if not path.is_file():
+        pytest.skip(f"no NB201 table at {path}")
+    return nar.benchmarks.load_table(path)
+
+
+@pytest.fixture(scope="session")
+def embedded() -> nar.NB201Benchmark:
+    """The embedded analog-nasbench source (installed with the package)."""
+    return nar.load_benchmark("embedded")

@@ -1,0 +1,38 @@
+"""Every notebook executes end to end (CPU profile) and the book builds without warnings."""
+import json
+
+import pytest
+
+from nar_utils import runner, runs
+
+pytestmark = [pytest.mark.notebooks, pytest.mark.book]
+
+
+@pytest.fixture(scope="module")
+def built_book():
+    executed = runner.run_all("cpu", progress=False)
+    index = runner.build_book(strict=True)
+    return executed, index
+
+
+def test_every_notebook_executes_and_writes_a_record(built_book):
+    executed, _ = built_book
+    assert [p.stem for p in executed] == [p.stem for p in runner.notebook_paths()]
+    records = {r["notebook"]: r for r in runs.read_records(runner.OUTPUT_DIR)}
+    for path in executed:
+        nb = json.loads(path.read_text())
+        errors = [o for c in nb["cells"] for o in c.get("outputs", [])
+                  if o.get("output_type") == "error"]
+        assert not errors, f"{path.name} has error outputs"
+        assert path.name in records, f"{path.name} wrote no run record"
+        assert records[path.name]["git_sha"] is None or len(records[path.name]["git_sha"]) == 40
+
+
+def test_book_pages_exist_and_show_real_numbers(built_book):
+    _, index = built_book
+    html = index.parent
+    page = (html / "book" / "notebooks" / "01_data.html").read_text()
+    assert "Traceback" not in page
+    record = json.loads((runner.OUTPUT_DIR / "01_data.json").read_text())
+    assert record["metrics"]["source"] in page  # the chapter says which source it used
+    assert f"{record['metrics']['counts']['cells']}" in page
