@@ -377,7 +377,8 @@ PUBLISHED_OPTIMA: dict[tuple[str, str], float] = {
 
 def optima(bench: NB201Benchmark, hp: str | None = None) -> pd.DataFrame:
     """The best architecture per (dataset, accuracy metric) held by ``bench``, beside the
-    published optimum where one exists."""
+    published NAS-Bench-201 optimum where one exists (NaN for other sources, whose training
+    differs from NAS-Bench-201's)."""
     rows = []
     hp = bench.default_hp if hp is None else hp
     for dataset in bench.datasets:
@@ -388,5 +389,6 @@ def optima(bench: NB201Benchmark, hp: str | None = None) -> pd.DataFrame:
             best = int(np.nanargmax(values))
             rows.append({"dataset": dataset, "metric": metric, "hp": hp, "arch_index": best,
                          "arch_str": bench[best], "best": float(values[best]),
-                         "published": PUBLISHED_OPTIMA.get((dataset, metric), np.nan)})
+                         "published": PUBLISHED_OPTIMA.get((dataset, metric), np.nan)
+                         if bench.source == "nb201-table" else np.nan})
     return pd.DataFrame(rows)
