@@ -10,6 +10,12 @@ BIN := $(VENV)/bin
 .PHONY: book test lab setup clean
 
 setup: $(VENV)/.installed
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "[setup] installing Debian's chromium (tests/test_browser.py opens the book in it)"; \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	      || echo "[setup] apt-get could not install chromium (root?): install it by hand"; \
+	  else echo "[setup] no apt-get: install Chromium by hand (tests/test_browser.py needs it)"; fi; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -109,13 +109,14 @@ def provenance(device: str = "cpu") -> dict[str, Any]:
             "command": " ".join(sys.argv)}
 
 
-def _jsonable(value: Any) -> Any:
+def to_jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars/arrays, paths and non-finite floats made JSON-safe."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [to_jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return to_jsonable(value.tolist())
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, float) and not np.isfinite(value):
@@ -139,7 +140,7 @@ def write_record(path: str | os.PathLike, *, notebook: str, parameters: Mapping[
     record = {"schema": RECORD_SCHEMA, "notebook": notebook, "parameters": parameters,
               "metrics": metrics, "started": started, "finished": now_iso(),
               **provenance(device), **(extra or {})}
-    path.write_text(json.dumps(_jsonable(record), indent=1, sort_keys=False) + "\n")
+    path.write_text(json.dumps(to_jsonable(record), indent=1, sort_keys=False) + "\n")
     return path
 
 
@@ -151,14 +152,16 @@ def record_path(notebook: str, default_dir: str | os.PathLike = ".") -> Path:
 
 
 def read_records(root: str | os.PathLike, pattern: str = "**/*.json") -> list[dict]:
-    """All run records under ``root`` (files without a ``schema`` key are ignored)."""
+    """All run records under ``root``; files without a ``schema`` key and records of failed
+    runs (``status: failed``, written by the grid runner) are left out."""
     out = []
     for path in sorted(Path(root).glob(pattern)):
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        if isinstance(data, dict) and "schema" in data and "metrics" in data:
+        if isinstance(data, dict) and "schema" in data and "metrics" in data and \
+                data.get("status", "ok") == "ok":
             data["path"] = str(path)
             out.append(data)
     return out

@@ -36,3 +36,11 @@ def table(data_dir: Path) -> nar.NB201Benchmark:
 def embedded() -> nar.NB201Benchmark:
     """The embedded analog-nasbench source (installed with the package)."""
     return nar.load_benchmark("embedded")
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    """Execute every notebook (CPU profile) and build the HTML book, once per test session."""
+    from nar_utils import runner
+
+    return runner.run_all("cpu", progress=False), runner.build_book(strict=True)

@@ -8,13 +8,6 @@ from nar_utils import runner, runs
 pytestmark = [pytest.mark.notebooks, pytest.mark.book]
 
 
-@pytest.fixture(scope="module")
-def built_book():
-    executed = runner.run_all("cpu", progress=False)
-    index = runner.build_book(strict=True)
-    return executed, index
-
-
 def test_every_notebook_executes_and_writes_a_record(built_book):
     executed, _ = built_book
     assert [p.stem for p in executed] == [p.stem for p in runner.notebook_paths()]
