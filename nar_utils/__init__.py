@@ -1,7 +1,12 @@
 """nar_utils: the code behind the NAR book (one namespace: ``import nar_utils as nar``)."""
-from . import benchmarks, runs, spaces
+from . import (benchmarks, cellinfo, encoding, isomorphism, networks, runs, sampler, search,
+               spaces)
 from .benchmarks import DATASETS, NB201Benchmark, load_benchmark
+from .cellinfo import cell_info_arrays, network_totals
+from .encoding import feature_tensor, graph_encoding, onehot, path_encoding
+from .networks import NetworkConfig, build_network
 from .runs import seed_everything, try_device
+from .search import BudgetExhausted, Ledger, ledger_for
 from .spaces import (
     EDGES,
     NUM_ARCHS,
