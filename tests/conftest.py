@@ -44,3 +44,15 @@ def built_book():
     from nar_utils import runner
 
     return runner.run_all("cpu", progress=False), runner.build_book(strict=True)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run torch on one thread for a module: small networks run fastest so, and CI shares its
+    two cores with other work. Restores the previous setting afterwards."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

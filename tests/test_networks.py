@@ -18,12 +18,8 @@ REPORTED_COST_BUGS = (
 
 
 @pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Small networks run fastest on one thread, and CI shares its cores with other jobs."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+def _torch_threads(one_torch_thread):
+    """Every test here runs torch on one thread (see conftest)."""
 
 
 def sample_archs(count: int, seed: int) -> list[str]:
