@@ -145,8 +145,20 @@ def run_all(profile: str = "cpu", output_dir: Path = OUTPUT_DIR,
     return done
 
 
+def write_build_environment(root: Path = ROOT) -> Path:
+    """Write ``book/generated/pip-freeze.txt`` (the packages of this build) for the
+    reproduce page."""
+    out = root / "book" / "generated" / "pip-freeze.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    freeze = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+                            capture_output=True, text=True, check=True).stdout
+    out.write_text(f"# python {sys.version.split()[0]}\n{freeze}")
+    return out
+
+
 def build_book(root: Path = ROOT, strict: bool = True) -> Path:
     """Build the HTML book with jupyter-book; warnings (broken refs) fail when ``strict``."""
+    write_build_environment(root)
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--path-output",
            str(root), "--builder", "html", "--all"]
