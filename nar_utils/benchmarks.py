@@ -392,3 +392,61 @@ def optima(bench: NB201Benchmark, hp: str | None = None) -> pd.DataFrame:
                          "published": PUBLISHED_OPTIMA.get((dataset, metric), np.nan)
                          if bench.source == "nb201-table" else np.nan})
     return pd.DataFrame(rows)
+
+
+# -- what the book predicts and reports, per dataset ---------------------------------------
+@dataclass(frozen=True)
+class Task:
+    """A ranking/search task: learn from ``label_*``, report ``dataset``'s test accuracy.
+
+    NAS-Bench-201 convention: 'cifar10' is reported on its test set and learned from the
+    validation accuracy of 'cifar10-valid' (same network, trained on the train half), as the
+    'cifar10' run holds no validation split. A source without any validation accuracy (the
+    embedded one) learns from the reported accuracy itself; ``label_is_test`` says so.
+    """
+
+    dataset: str
+    label_dataset: str
+    label_metric: str
+    hp: str
+
+    @property
+    def label_is_test(self) -> bool:
+        return self.label_dataset == self.dataset and self.label_metric == "test-accuracy"
+
+    def labels(self, bench: NB201Benchmark) -> np.ndarray:
+        return bench.column(self.label_dataset, self.label_metric, self.hp)
+
+    def test(self, bench: NB201Benchmark) -> np.ndarray:
+        return bench.column(self.dataset, "test-accuracy", self.hp)
+
+
+_TASK_LABELS = {"cifar10": "cifar10-valid", "cifar100": "cifar100",
+                "ImageNet16-120": "ImageNet16-120"}
+
+
+def tasks(bench: NB201Benchmark, datasets: Sequence[str] | None = None) -> list[Task]:
+    """The tasks ``bench`` supports (or those of ``datasets``, reported dataset names:
+    'cifar10', 'cifar100', 'ImageNet16-120')."""
+    hp = bench.default_hp
+    out = []
+    for dataset in _TASK_LABELS:
+        if not bench.has(dataset, "test-accuracy", hp):
+            continue
+        label_dataset = _TASK_LABELS[dataset]
+        if bench.has(label_dataset, "valid-accuracy", hp):
+            out.append(Task(dataset, label_dataset, "valid-accuracy", hp))
+        else:
+            out.append(Task(dataset, dataset, "test-accuracy", hp))
+    if datasets:
+        unknown = sorted(set(datasets) - set(_TASK_LABELS))
+        if unknown:
+            raise ValueError(f"unknown task dataset(s) {unknown}; tasks are named by the "
+                             f"reported dataset: {', '.join(_TASK_LABELS)}")
+        have = {t.dataset: t for t in out}
+        missing = [d for d in datasets if d not in have]
+        if missing:
+            raise KeyError(f"source {bench.source!r} cannot report {missing}; it supports "
+                           f"{', '.join(have)}")
+        out = [have[d] for d in datasets]
+    return out

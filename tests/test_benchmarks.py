@@ -133,3 +133,21 @@ def test_bad_table_is_refused(tmp_path):
     pd.DataFrame({"x": [1]}).to_csv(path, index=False)
     with pytest.raises(ValueError, match="missing"):
         benchmarks.load_table(path)
+
+
+def test_tasks_follow_the_nb201_convention(table):
+    tasks = {t.dataset: t for t in benchmarks.tasks(table)}
+    assert list(tasks) == ["cifar10", "cifar100", "ImageNet16-120"]
+    assert tasks["cifar10"].label_dataset == "cifar10-valid"
+    assert not any(t.label_is_test for t in tasks.values())
+    np.testing.assert_array_equal(tasks["cifar100"].labels(table),
+                                  table.column("cifar100", "valid-accuracy"))
+    with pytest.raises(ValueError, match="reported dataset"):
+        benchmarks.tasks(table, ["cifar10-valid"])
+
+
+def test_embedded_task_learns_from_its_only_accuracy(embedded):
+    (task,) = benchmarks.tasks(embedded)
+    assert task.dataset == "cifar10" and task.label_is_test and task.hp == "anb"
+    with pytest.raises(KeyError, match="cannot report"):
+        benchmarks.tasks(embedded, ["cifar100"])
