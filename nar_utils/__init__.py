@@ -1,10 +1,13 @@
 """nar_utils: the code behind the NAR book (one namespace: ``import nar_utils as nar``)."""
-from . import (benchmarks, cellinfo, encoding, isomorphism, networks, runs, sampler, search,
-               spaces)
+from . import (benchmarks, cellinfo, encoding, isomorphism, metrics, model, networks, predictors,
+               runs, sampler, search, spaces, train)
 from .benchmarks import DATASETS, NB201Benchmark, load_benchmark
 from .cellinfo import cell_info_arrays, network_totals
 from .encoding import feature_tensor, graph_encoding, onehot, path_encoding
+from .metrics import kendall_tau, spearman_rho
+from .model import NAR, NARConfig
 from .networks import NetworkConfig, build_network
+from .predictors import evaluate, make_predictor, split_indices
 from .runs import seed_everything, try_device
 from .search import BudgetExhausted, Ledger, ledger_for
 from .spaces import (
