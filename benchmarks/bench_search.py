@@ -33,7 +33,7 @@ import time
 import numpy as np
 
 import nar_utils as nar
-from nar_utils import sampler, search
+from nar_utils import compare, search
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 BASELINES = ("random", "rea", "reinforce", "bohb")
@@ -95,34 +95,16 @@ def make_cost_fn(bench, dataset: str):
 
 def run_budget_method(bench, dataset, method, budget, seed, predictor_factory, cost_fn):
     """One search under a query budget; returns (test accuracy, queries, extra dict)."""
-    fidelity = ("12",) if method == "bohb" else ()
-    ledger = search.ledger_for(bench, dataset, hp="200", max_queries=budget,
-                               fidelity_hps=fidelity)
-    extra = {}
-    if method in BASELINES:
-        outcome = search.run_search(method, ledger, seed)
-    elif method == "predictor-random":
-        outcome = search.predictor_random_search(
-            ledger, predictor_factory(seed), seed, num_initial=max(20, budget // 5),
-            pool_size=2000, top_k=max(5, budget // 20))
-    elif method == "predictor-evolution":
-        outcome = search.predictor_evolution(
-            ledger, predictor_factory(seed), seed, num_initial=max(20, budget // 5),
-            num_mutants=200, top_k=max(5, budget // 20))
-    elif method == "nar-sampler":
-        num_train = round(budget * 1256 / 1896)
-        config = sampler.TierSamplerConfig(top_k=math.ceil((budget - num_train) / 50))
-        result = sampler.tier_sampler_search(ledger, predictor_factory(seed), seed, config,
-                                             cost_fn=cost_fn, num_train_labels=num_train)
-        stats = sampler.compare_statistics(ledger, result, dataset)
-        return stats["ours_test"], stats["ours_queries"], {
-            "oracle": stats["oracle_test"], "oracle_rank": stats["oracle_rank"],
-            "failures": stats["failures"], "slots": stats["slots"]}
-    else:
-        raise ValueError(f"unknown method {method!r}")
-    report = ledger.report(dataset, "test-accuracy", "200")
-    extra["stop_reason"] = outcome.stop_reason
-    return report["test_value"], report["num_queries"], extra
+    del cost_fn  # the sampler reads nar_utils.cellinfo costs for the task's dataset
+    task = nar.benchmarks.tasks(bench, [dataset])[0]
+    run = compare.run_at_budget(bench, task, method, budget, seed,
+                                predictor_factory=predictor_factory,
+                                ranker_factory=predictor_factory)
+    extra = {"stop_reason": run["stop_reason"]}
+    if method == "nar-sampler":
+        extra.update({"oracle": run["oracle_test"], "oracle_rank": run["oracle_rank"],
+                      "failures": run["failures"], "slots": run["slots"]})
+    return run["test_value"], run["num_queries"], extra
 
 
 def fmt(values) -> str:
