@@ -40,10 +40,10 @@ def embedded() -> nar.NB201Benchmark:
 
 @pytest.fixture(scope="session")
 def built_book():
-    """Execute every notebook (CPU profile) and build the HTML book, once per test session."""
+    """Execute every notebook (CI profile) and build the HTML book, once per test session."""
     from nar_utils import runner
 
-    return runner.run_all("cpu", progress=False), runner.build_book(strict=True)
+    return runner.run_all("ci", progress=False), runner.build_book(strict=True)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Every notebook executes end to end (CPU profile) and the book builds without warnings."""
+"""Every notebook executes end to end (CI profile) and the book builds without warnings."""
 import json
 
 import pytest

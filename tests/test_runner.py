@@ -64,7 +64,7 @@ def test_failing_notebook_leaves_its_error_notebook(tmp_path):
 def test_profiles_name_real_notebooks_and_parameters():
     notebooks = {p.stem: p for p in runner.notebook_paths()}
     assert "01_data" in notebooks
-    for profile in ("cpu", "gpu"):
+    for profile in ("cpu", "gpu", "ci"):
         for name, overrides in runner.load_profile(profile).items():
             assert name in notebooks, f"{profile}.yaml names unknown notebook {name}"
             runner.check_parameters(notebooks[name], overrides)
