@@ -3,7 +3,7 @@ from . import (benchmarks, cellinfo, encoding, isomorphism, metrics, model, netw
                runs, sampler, search, spaces, train)
 from .benchmarks import DATASETS, NB201Benchmark, load_benchmark
 from .cellinfo import cell_info_arrays, network_totals
-from .encoding import feature_tensor, graph_encoding, onehot, path_encoding
+from .encoding import OP_PENTAGON, feature_tensor, graph_encoding, onehot, path_encoding
 from .metrics import kendall_tau, spearman_rho
 from .model import NAR, NARConfig
 from .networks import NetworkConfig, build_network

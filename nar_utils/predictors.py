@@ -489,6 +489,10 @@ class NARPredictor(Predictor):
         out["score"] = train.ranking_score(out["tier_probs"], out["aux"], self.score)
         return out
 
+    def predict_tiers(self, archs) -> np.ndarray:
+        """Most probable quality tier of each arch (0 = best), as NAR's search reads it."""
+        return self.predict_details(archs)["tier_probs"].argmax(axis=1)
+
     def _predict(self, codes):
         return self.predict_details(codes)["score"]
 

@@ -82,7 +82,8 @@ def test_default_scaling_is_fixed_log_and_bounded(sample_codes):
                                np.log1p(flops) / np.log1p(encoding.FLOPS_REF), rtol=1e-6)
     np.testing.assert_allclose(tensor[:, 2::2][:, :, src, dst],
                                np.log1p(params) / np.log1p(encoding.PARAMS_REF), rtol=1e-6)
-    assert tensor.min() >= 0 and tensor.max() <= 1
+    assert tensor[:, 1:].min() >= 0 and tensor[:, 1:].max() <= 1
+    assert tensor[:, 0].min() >= -1 and tensor[:, 0].max() <= 1
     # zero costs stay zero; a stage-3 3x3 conv is near the top of the scale
     zero_cost = np.isin(sample_codes, [0, 1])[:, None, :].repeat(15, axis=1)
     assert not tensor[:, 1::2][:, :, src, dst][zero_cost].any()
@@ -92,20 +93,44 @@ def test_default_scaling_is_fixed_log_and_bounded(sample_codes):
     assert conv3[2, 0, 1] < conv3[30, 0, 1]  # stage-1 params below stage-3 params
 
 
-def test_default_op_channel_tells_none_from_no_edge():
+def test_default_op_channel_is_a_pentagon_per_edge():
     codes = spaces.op_codes_array(["000000", "012340"])
     flops, params = fake_cellinfo(codes)
     default = encoding.feature_tensor_from_cellinfo(codes, flops, params)
     faithful = encoding.feature_tensor_from_cellinfo(codes, flops, params, faithful=True)
-    for src, dst in spaces.EDGES:
-        assert default[0, 0, src, dst] == pytest.approx(0.2)  # 'none' edge
-    for src, dst in NOT_EDGES:
-        assert default[0, 0, src, dst] == 0  # no edge
+    src, dst = zip(*spaces.EDGES)
+    # 'none' edges read (1, 0): first coordinate at [src, dst], second at [dst, src]
+    np.testing.assert_allclose(default[0, 0, src, dst], 1.0)
+    np.testing.assert_allclose(default[0, 0, dst, src], 0.0, atol=1e-7)
+    assert not default[:, 0, range(4), range(4)].any()  # the diagonal is never used
     assert not faithful[0, 0].any()  # faithful: 'none' reads like no edge
-    np.testing.assert_allclose(default[1, 0, [0, 0, 1, 0, 1, 2], [1, 2, 2, 3, 3, 3]],
-                               [0.2, 0.4, 0.6, 0.8, 1.0, 0.2])
+    # "012340": none, skip, conv1x1, conv3x3, pool, none on the six edges
+    cos72, sin72 = np.cos(2 * np.pi / 5), np.sin(2 * np.pi / 5)
+    cos144, sin144 = np.cos(4 * np.pi / 5), np.sin(4 * np.pi / 5)
+    np.testing.assert_allclose(default[1, 0, src, dst],
+                               [1, cos144, cos72, cos72, cos144, 1], atol=1e-6)
+    np.testing.assert_allclose(default[1, 0, dst, src],
+                               [0, -sin144, sin72, -sin72, sin144, 0], atol=1e-6)
+    assert default[1, 0, 1, 2] == pytest.approx(0.309017, abs=1e-6)  # nor_conv_1x1 on 1->2
+    assert default[1, 0, 3, 1] == pytest.approx(0.587785, abs=1e-6)  # avg_pool_3x3 on 1->3
     np.testing.assert_array_equal(encoding.op_type_matrix(codes, faithful=True)[1],
                                   spaces.adjacency("012340"))
+
+
+def test_default_op_points_are_distinct_vertices_of_a_pentagon():
+    points = encoding.OP_PENTAGON.astype(np.float64)
+    assert points.shape == (5, 2)
+    np.testing.assert_allclose(np.hypot(points[:, 0], points[:, 1]), 1.0, rtol=1e-6)
+    # every op is a vertex: a linear function of its point is 1 there and below 1 elsewhere
+    # (the dot product with its own point), so a ReLU after a linear map isolates any op
+    gram = points @ points.T
+    for op in range(5):
+        others = np.delete(gram[op], op)
+        assert gram[op, op] == pytest.approx(1.0, abs=1e-6) and others.max() < 0.31
+    # the first coordinate groups the kinds: none > convolutions > parameter-free ops
+    first = dict(zip(spaces.OPS, points[:, 0]))
+    assert first["none"] > first["nor_conv_1x1"] == pytest.approx(first["nor_conv_3x3"])
+    assert first["nor_conv_3x3"] > first["skip_connect"] == pytest.approx(first["avg_pool_3x3"])
 
 
 def test_batch_independence(sample_codes):
@@ -162,8 +187,10 @@ def test_onehot_and_adjacency_onehot_positions():
     both = encoding.adjacency_onehot([ARCH0])[0]
     np.testing.assert_array_equal(both[:16], encoding.op_type_matrix([ARCH0])[0].ravel())
     np.testing.assert_array_equal(both[16:], one)
-    assert both[0 * 4 + 1] == pytest.approx(1.0)  # avg_pool_3x3 on 0->1: (4 + 1) / 5
-    assert both[1 * 4 + 0] == 0  # 1->0 is not an edge
+    # avg_pool_3x3 on 0->1: pentagon vertex 2, (cos 144, sin 144) at [0, 1] and [1, 0]
+    assert both[0 * 4 + 1] == pytest.approx(-0.809017, abs=1e-6)
+    assert both[1 * 4 + 0] == pytest.approx(0.587785, abs=1e-6)
+    assert both[0] == both[5] == both[10] == both[15] == 0  # the diagonal
 
 
 def test_graph_encoding_arch0_by_hand():

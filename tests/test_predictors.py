@@ -149,3 +149,16 @@ def test_nar_learns_real_nb201_rankings(table):
     details = predictor.predict_details(codes[test_idx[:5]])
     assert details["tier_probs"].shape == (5, 5)
     np.testing.assert_array_equal(details["score"], details["aux"])  # the default score
+
+
+def test_nar_predict_tiers_are_the_most_probable_tier():
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 5, size=(96, 6))
+    y = codes.sum(axis=1) + rng.normal(0, 0.1, size=96)
+    nar = predictors.NARPredictor(dataset="cifar10-valid", seed=0, num_epochs=2, d_model=16,
+                                  n_heads=2, d_ff=32, d_tier_hidden=16, d_aux_hidden=16,
+                                  batch_size=32)
+    nar.fit(codes, y)
+    tiers = nar.predict_tiers(codes)
+    assert tiers.shape == (96,) and tiers.min() >= 0 and tiers.max() < 5
+    np.testing.assert_array_equal(tiers, nar.predict_details(codes)["tier_probs"].argmax(1))
