@@ -228,8 +228,9 @@ class NB201Benchmark:
         dataset, hp = self._check_dataset(dataset), self._check_hp(hp)
         key = (dataset, hp, metric)
         if key not in self.columns:
+            held = ", ".join(self.metrics(dataset, hp))
             raise KeyError(f"source {self.source!r} has no metric {metric!r} for dataset "
-                           f"{dataset!r}, hp={hp!r}; it has: {', '.join(self.metrics(dataset, hp))}")
+                           f"{dataset!r}, hp={hp!r}; it has: {held}")
         return self.frame[self.columns[key]].to_numpy(dtype=float)
 
     def has(self, dataset: str, metric: str, hp: str | None = None) -> bool:

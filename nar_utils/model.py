@@ -42,6 +42,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def dataclass_from_dict(cls, values: dict):
+    """``cls(**values)`` for a dataclass, refusing unknown keys with the valid ones named."""
+    valid = {field.name for field in dataclasses.fields(cls)}
+    unknown = set(values) - valid
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s) {sorted(unknown)}; valid: "
+                         f"{sorted(valid)}")
+    return cls(**values)
+
+
 @dataclass
 class NARConfig:
     """NAR architecture hyper-parameters; defaults = the paper's NAS-Bench-201 config."""
@@ -74,12 +84,7 @@ class NARConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "NARConfig":
         """Build from a dict, refusing unknown keys (they name the valid ones)."""
-        valid = {field.name for field in dataclasses.fields(cls)}
-        unknown = set(values) - valid
-        if unknown:
-            raise ValueError(f"unknown NARConfig field(s) {sorted(unknown)}; valid: "
-                             f"{sorted(valid)}")
-        return cls(**values)
+        return dataclass_from_dict(cls, values)
 
     @property
     def feature_shape(self) -> tuple[int, int, int]:

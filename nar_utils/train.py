@@ -57,7 +57,7 @@ import torch
 import torch.nn.functional as F
 
 from . import metrics
-from .model import NAR, NARConfig, TierMemory
+from .model import NAR, NARConfig, TierMemory, dataclass_from_dict
 from .runs import try_device
 
 #: Ranking scores :func:`ranking_score` can make from NAR's two outputs.
@@ -97,12 +97,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         """Build from a dict, refusing unknown keys (they name the valid ones)."""
-        valid = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - valid
-        if unknown:
-            raise ValueError(f"unknown TrainConfig field(s) {sorted(unknown)}; valid: "
-                             f"{sorted(valid)}")
-        return cls(**values)
+        return dataclass_from_dict(cls, values)
 
 
 #: Named sizes. 'paper': the authors' NB201 config (meant for a GPU). 'cpu': a reduced model
