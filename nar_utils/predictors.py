@@ -8,7 +8,15 @@ Every predictor follows the contract of :class:`Predictor`:
   epoch (neural predictors) or the number of trees (GBDT); it is never trained on.
 * ``predict(archs) -> (N,) float64``: a score, higher = better. Only its order matters.
 * ``rank(archs)`` (indices, best first) and ``top_k(archs, k)``.
-* attributes ``name``, ``seed``, ``device``. Same seed, same CPU predictions, bit for bit.
+* attributes ``name``, ``seed``, ``device``, ``space``. Same seed, same CPU predictions, bit
+  for bit.
+
+Every predictor reads NAS-Bench-201 cells by default; ``space='nb101'`` makes it read
+NAS-Bench-101 cells instead, given as ``(N, 56)`` packed rows (:func:`nar_utils.nb101.pack`),
+through the NB101 encodings of :mod:`nar_utils.nb101_encoding` (NB201 input in brackets in
+the table below: NB101 uses adjacency + one-hot (36) for the MLP, adjacency + one-hot + path
+(36 + 364) for the GBDT, the (19, 7, 7) feature tensor for NAR and ReNAS, 7-node graphs for
+the GCN).
 
 =====================  ==================================  ==================================
 predictor              input                               model and loss
@@ -43,15 +51,6 @@ from . import metrics
 from .runs import try_device
 
 
-def _op_codes(archs) -> np.ndarray:
-    """Any accepted batch of architectures as an ``(N, 6)`` int64 array."""
-    if isinstance(archs, np.ndarray) and archs.dtype.kind in "iu" and archs.ndim == 2:
-        return archs.astype(np.int64)
-    from . import spaces
-
-    return spaces.op_codes_array(archs).astype(np.int64)
-
-
 def _check_labels(y, n: int, what: str = "y") -> np.ndarray:
     y = np.asarray(y, dtype=np.float64)
     if y.shape != (n,):
@@ -62,14 +61,108 @@ def _check_labels(y, n: int, what: str = "y") -> np.ndarray:
     return y
 
 
+#: Search spaces the predictors can read, and what each one's architectures look like.
+SPACES = ("nb201", "nb101")
+
+
+class _SpaceCodec:
+    """The encodings a predictor reads, for one search space.
+
+    'nb201': architectures as anything :func:`nar_utils.spaces.op_codes_array` accepts or an
+    ``(N, 6)`` int array of op codes. 'nb101': an ``(N, 56)`` int array of packed cells
+    (:func:`nar_utils.nb101.pack`). The batch form is what :meth:`batch` returns.
+    """
+
+    def __init__(self, space: str) -> None:
+        if space not in SPACES:
+            raise ValueError(f"unknown search space {space!r}; valid: {', '.join(SPACES)}")
+        self.space = space
+
+    def batch(self, archs) -> np.ndarray:
+        if self.space == "nb201":
+            if isinstance(archs, np.ndarray) and archs.dtype.kind in "iu" and archs.ndim == 2:
+                return archs.astype(np.int64)
+            from . import spaces
+
+            return spaces.op_codes_array(archs).astype(np.int64)
+        from . import nb101_encoding
+
+        adjacency, labels = nb101_encoding.unpack(archs)  # validates
+        return np.concatenate([adjacency.reshape(len(labels), -1), labels], axis=1)
+
+    def flat(self, batch: np.ndarray) -> np.ndarray:
+        """The one-hot style vector of an MLP: NB201 one-hot (30), NB101 adjacency +
+        one-hot (36)."""
+        if self.space == "nb201":
+            from . import encoding
+
+            return encoding.onehot(batch)
+        from . import nb101_encoding
+
+        return nb101_encoding.adjacency_onehot(batch)
+
+    def paths(self, batch: np.ndarray) -> np.ndarray:
+        from . import encoding, nb101_encoding
+
+        module = encoding if self.space == "nb201" else nb101_encoding
+        return module.path_encoding(batch)
+
+    def features(self, batch: np.ndarray, dataset: str, faithful: bool) -> np.ndarray:
+        """The NAR feature tensor: (N, 31, 4, 4) on NB201, (N, 19, 7, 7) on NB101."""
+        if self.space == "nb201":
+            from . import encoding
+
+            return encoding.feature_tensor(batch, dataset, faithful=faithful)
+        from . import nb101_encoding
+
+        return nb101_encoding.feature_tensor(batch, faithful=faithful)
+
+    def feature_shape(self) -> tuple[int, int, int]:
+        if self.space == "nb201":
+            from . import encoding, spaces
+
+            return encoding.NUM_CHANNELS, spaces.NUM_NODES, spaces.NUM_NODES
+        from . import nb101, nb101_encoding
+
+        return nb101_encoding.NUM_CHANNELS, nb101.MAX_VERTICES, nb101.MAX_VERTICES
+
+    def graph(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from . import encoding, nb101_encoding
+
+        module = encoding if self.space == "nb201" else nb101_encoding
+        return module.graph_encoding(batch)
+
+    def num_node_types(self) -> int:
+        from . import encoding, nb101_encoding
+
+        module = encoding if self.space == "nb201" else nb101_encoding
+        return len(module.GRAPH_NODE_TYPES)
+
+    def check_dataset(self, dataset: str) -> str:
+        valid = DATASETS_BY_SPACE[self.space]
+        if dataset not in valid:
+            raise ValueError(f"unknown dataset {dataset!r} for space {self.space!r}; valid: "
+                             f"{', '.join(valid)}")
+        return dataset
+
+
+#: Datasets whose feature tensor each space defines (NB101 is trained on CIFAR-10 only).
+DATASETS_BY_SPACE: dict[str, tuple[str, ...]] = {
+    "nb201": ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120"),
+    "nb101": ("cifar10",),
+}
+
+
 class Predictor:
     """Base class of the predictor contract (see the module docstring)."""
 
     name = "base"
 
-    def __init__(self, seed: int = 0, device: str = "cpu") -> None:
+    def __init__(self, seed: int = 0, device: str = "cpu", space: str = "nb201") -> None:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"seed must be an int, got {seed!r}")
+        self.codec = _SpaceCodec(space)
+        self.space = space
         self.seed = int(seed)
         self.device = try_device(device)
         self.fit_seconds: float | None = None
@@ -86,7 +179,7 @@ class Predictor:
     # -- the contract ------------------------------------------------------------------------
     def fit(self, archs, y, *, val_archs=None, val_y=None) -> "Predictor":
         """Train on ``archs`` with accuracies ``y``; optional validation data (see module)."""
-        codes = _op_codes(archs)
+        codes = self.codec.batch(archs)
         y = _check_labels(y, len(codes))
         if len(codes) < 5:
             raise ValueError(f"need at least 5 labelled architectures to fit, got {len(codes)}")
@@ -94,7 +187,7 @@ class Predictor:
         if (val_archs is None) != (val_y is None):
             raise ValueError("give both val_archs and val_y, or neither")
         if val_archs is not None:
-            val_codes = _op_codes(val_archs)
+            val_codes = self.codec.batch(val_archs)
             val_y = _check_labels(val_y, len(val_codes), "val_y")
         start = time.perf_counter()
         self._fit(codes, y, val_codes, val_y)
@@ -106,7 +199,7 @@ class Predictor:
         """``(N,)`` float64 scores, higher = better."""
         if not self._fitted:
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(archs, y) first")
-        codes = _op_codes(archs)
+        codes = self.codec.batch(archs)
         return np.asarray(self._predict(codes), dtype=np.float64).reshape(len(codes))
 
     def rank(self, archs) -> np.ndarray:
@@ -118,7 +211,8 @@ class Predictor:
         return metrics.top_k_indices(self.predict(archs), k)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(seed={self.seed}, device={self.device!r})"
+        return (f"{type(self).__name__}(seed={self.seed}, device={self.device!r}, "
+                f"space={self.space!r})")
 
 
 # == shared training loop of the neural baselines ===========================================
@@ -196,9 +290,10 @@ class _TorchPredictor(Predictor):
 
     loss = "mse"
 
-    def __init__(self, seed: int = 0, device: str = "cpu", *, num_epochs: int = 100,
-                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4) -> None:
-        super().__init__(seed=seed, device=device)
+    def __init__(self, seed: int = 0, device: str = "cpu", *, space: str = "nb201",
+                 num_epochs: int = 100, batch_size: int = 64, lr: float = 1e-3,
+                 weight_decay: float = 1e-4) -> None:
+        super().__init__(seed=seed, device=device, space=space)
         self.num_epochs, self.batch_size = num_epochs, batch_size
         self.lr, self.weight_decay = lr, weight_decay
         self.module: nn.Module | None = None
@@ -206,15 +301,17 @@ class _TorchPredictor(Predictor):
     def _inputs(self, codes: np.ndarray) -> tuple[torch.Tensor, ...]:
         raise NotImplementedError
 
-    def _build(self) -> nn.Module:
+    def _build(self, inputs: tuple[torch.Tensor, ...]) -> nn.Module:
+        """The untrained module for inputs shaped like ``inputs``."""
         raise NotImplementedError
 
     def _fit(self, codes, y, val_codes, val_y) -> None:
         devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
+        inputs = self._inputs(codes)
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed)
             self.module = _train_module(
-                self._build(), self._inputs(codes), y, loss=self.loss,
+                self._build(inputs), inputs, y, loss=self.loss,
                 num_epochs=self.num_epochs, batch_size=min(self.batch_size, len(y)),
                 lr=self.lr, weight_decay=self.weight_decay, seed=self.seed,
                 device=self.device,
@@ -243,22 +340,18 @@ class MLPPredictor(_TorchPredictor):
 
     name = "mlp"
 
-    def __init__(self, seed: int = 0, device: str = "cpu", *, hidden: tuple[int, ...] = (128,
-                 128, 128), num_epochs: int = 150, batch_size: int = 64, lr: float = 1e-3,
-                 weight_decay: float = 1e-4) -> None:
-        super().__init__(seed, device, num_epochs=num_epochs, batch_size=batch_size, lr=lr,
-                         weight_decay=weight_decay)
+    def __init__(self, seed: int = 0, device: str = "cpu", *, space: str = "nb201",
+                 hidden: tuple[int, ...] = (128, 128, 128), num_epochs: int = 150,
+                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4) -> None:
+        super().__init__(seed, device, space=space, num_epochs=num_epochs,
+                         batch_size=batch_size, lr=lr, weight_decay=weight_decay)
         self.hidden = tuple(hidden)
 
     def _inputs(self, codes):
-        from . import encoding
+        return (torch.as_tensor(self.codec.flat(codes)),)
 
-        return (torch.as_tensor(encoding.onehot(codes)),)
-
-    def _build(self):
-        from . import spaces
-
-        return _MLP(spaces.NUM_EDGES * spaces.NUM_OPS, self.hidden)
+    def _build(self, inputs):
+        return _MLP(inputs[0].shape[1], self.hidden)
 
 
 class _SmallCNN(nn.Module):
@@ -278,19 +371,13 @@ class _DatasetPredictor(_TorchPredictor):
     """Neural predictor on the feature tensor, which depends on the dataset."""
 
     def __init__(self, dataset: str, seed: int = 0, device: str = "cpu", *,
-                 faithful_features: bool = False, **train_kw) -> None:
-        super().__init__(seed, device, **train_kw)
-        from .benchmarks import DATASETS
-
-        if dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {dataset!r}; valid: {', '.join(DATASETS)}")
-        self.dataset = dataset
+                 space: str = "nb201", faithful_features: bool = False, **train_kw) -> None:
+        super().__init__(seed, device, space=space, **train_kw)
+        self.dataset = self.codec.check_dataset(dataset)
         self.faithful_features = faithful_features
 
     def _inputs(self, codes):
-        from . import encoding
-
-        features = encoding.feature_tensor(codes, self.dataset, faithful=self.faithful_features)
+        features = self.codec.features(codes, self.dataset, self.faithful_features)
         return (torch.as_tensor(features),)
 
 
@@ -301,18 +388,16 @@ class ReNASPredictor(_DatasetPredictor):
     loss = "pairwise"
 
     def __init__(self, dataset: str = "cifar10-valid", seed: int = 0, device: str = "cpu", *,
-                 hidden: int = 32, num_epochs: int = 60, batch_size: int = 64,
-                 lr: float = 1e-3, weight_decay: float = 1e-4,
+                 space: str = "nb201", hidden: int = 32, num_epochs: int = 60,
+                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4,
                  faithful_features: bool = False) -> None:
-        super().__init__(dataset, seed, device, faithful_features=faithful_features,
-                         num_epochs=num_epochs, batch_size=batch_size, lr=lr,
-                         weight_decay=weight_decay)
+        super().__init__(dataset, seed, device, space=space,
+                         faithful_features=faithful_features, num_epochs=num_epochs,
+                         batch_size=batch_size, lr=lr, weight_decay=weight_decay)
         self.hidden = hidden
 
-    def _build(self):
-        from . import encoding, spaces
-
-        return _SmallCNN(encoding.NUM_CHANNELS, spaces.NUM_NODES, spaces.NUM_NODES, self.hidden)
+    def _build(self, inputs):
+        return _SmallCNN(*inputs[0].shape[1:], self.hidden)
 
 
 class _GCN(nn.Module):
@@ -335,7 +420,10 @@ class _GCN(nn.Module):
         hidden = node_ops
         for layer, norm in zip(self.layers, self.norms):
             hidden = F.relu(norm(flow @ layer(hidden)))
-        return self.head(hidden[:, -1]).squeeze(1)
+        # Read out the output node, marked by the last node type (NB201 puts it last; an
+        # NB101 cell of fewer than 7 vertices has it earlier, before its padding).
+        readout = (node_ops[:, :, -1:] * hidden).sum(dim=1)
+        return self.head(readout).squeeze(1)
 
 
 class GCNPredictor(_TorchPredictor):
@@ -344,23 +432,19 @@ class GCNPredictor(_TorchPredictor):
 
     name = "gcn"
 
-    def __init__(self, seed: int = 0, device: str = "cpu", *, hidden: int = 128,
-                 n_layers: int = 4, num_epochs: int = 100, batch_size: int = 64,
-                 lr: float = 1e-3, weight_decay: float = 1e-4) -> None:
-        super().__init__(seed, device, num_epochs=num_epochs, batch_size=batch_size, lr=lr,
-                         weight_decay=weight_decay)
+    def __init__(self, seed: int = 0, device: str = "cpu", *, space: str = "nb201",
+                 hidden: int = 128, n_layers: int = 4, num_epochs: int = 100,
+                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4) -> None:
+        super().__init__(seed, device, space=space, num_epochs=num_epochs,
+                         batch_size=batch_size, lr=lr, weight_decay=weight_decay)
         self.hidden, self.n_layers = hidden, n_layers
 
     def _inputs(self, codes):
-        from . import encoding
-
-        adjacency, node_ops = encoding.graph_encoding(codes)
+        adjacency, node_ops = self.codec.graph(codes)
         return torch.as_tensor(adjacency), torch.as_tensor(node_ops)
 
-    def _build(self):
-        from . import encoding
-
-        return _GCN(len(encoding.GRAPH_NODE_TYPES), self.hidden, self.n_layers)
+    def _build(self, inputs):
+        return _GCN(inputs[1].shape[2], self.hidden, self.n_layers)
 
 
 class GBDTPredictor(Predictor):
@@ -373,11 +457,11 @@ class GBDTPredictor(Predictor):
 
     name = "gbdt"
 
-    def __init__(self, seed: int = 0, device: str = "cpu", *, n_estimators: int = 1000,
-                 learning_rate: float = 0.05, num_leaves: int = 15, min_child_samples: int = 5,
-                 subsample: float = 0.8, colsample_bytree: float = 0.8,
-                 early_stopping_rounds: int = 100) -> None:
-        super().__init__(seed=seed, device=device)
+    def __init__(self, seed: int = 0, device: str = "cpu", *, space: str = "nb201",
+                 n_estimators: int = 1000, learning_rate: float = 0.05, num_leaves: int = 15,
+                 min_child_samples: int = 5, subsample: float = 0.8,
+                 colsample_bytree: float = 0.8, early_stopping_rounds: int = 100) -> None:
+        super().__init__(seed=seed, device=device, space=space)
         self.n_estimators = n_estimators
         self.params = dict(objective="regression", learning_rate=learning_rate,
                            num_leaves=num_leaves, min_data_in_leaf=min_child_samples,
@@ -386,11 +470,8 @@ class GBDTPredictor(Predictor):
         self.early_stopping_rounds = early_stopping_rounds
         self.booster = None
 
-    @staticmethod
-    def _features(codes: np.ndarray) -> np.ndarray:
-        from . import encoding
-
-        return np.concatenate([encoding.onehot(codes), encoding.path_encoding(codes)], axis=1)
+    def _features(self, codes: np.ndarray) -> np.ndarray:
+        return np.concatenate([self.codec.flat(codes), self.codec.paths(codes)], axis=1)
 
     def _fit(self, codes, y, val_codes, val_y) -> None:
         import lightgbm
@@ -418,13 +499,19 @@ class GBDTPredictor(Predictor):
         return self.booster.predict(self._features(codes), num_iteration=best)
 
 
+#: Weight of NAR's ranking loss on NB101 (the paper's lambda; 1 on NB201).
+NB101_AUX_WEIGHT = 9.0
+
+
 class NARPredictor(Predictor):
     """The Neural Architecture Ranker behind the predictor contract.
 
     Args:
-        dataset: benchmark dataset whose feature tensor (FLOPs/params) NAR reads.
+        dataset: benchmark dataset whose feature tensor (FLOPs/params) NAR reads
+            ('cifar10' on NB101).
         config: 'cpu' or 'paper' (:data:`nar_utils.train.PRESETS`).
-        seed, device: as for every predictor.
+        seed, device, space: as for every predictor. On NB101 the model reads 19 patches of
+            7x7 and the ranking loss weighs :data:`NB101_AUX_WEIGHT` (the paper's 9).
         faithful: the authors' tier-memory handling (see :mod:`nar_utils.train`).
         faithful_features: the authors' raw feature values (see
             :func:`nar_utils.encoding.feature_tensor`).
@@ -437,15 +524,18 @@ class NARPredictor(Predictor):
     name = "nar"
 
     def __init__(self, dataset: str = "cifar10-valid", config: str = "cpu", seed: int = 0,
-                 device: str = "cpu", *, faithful: bool = False,
+                 device: str = "cpu", *, space: str = "nb201", faithful: bool = False,
                  faithful_features: bool = False, score: str | None = None,
                  progress: bool = False, **overrides) -> None:
-        super().__init__(seed=seed, device=device)
+        super().__init__(seed=seed, device=device, space=space)
         from . import train
-        from .benchmarks import DATASETS
 
-        if dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {dataset!r}; valid: {', '.join(DATASETS)}")
+        self.codec.check_dataset(dataset)
+        if space != "nb201":
+            # the feature tensor's shape, and the NB101 ranking-loss weight of the paper
+            n_patches, height, width = self.codec.feature_shape()
+            overrides = {"n_patches": n_patches, "patch_height": height,
+                         "patch_width": width, "aux_weight": NB101_AUX_WEIGHT, **overrides}
         score = train.DEFAULT_SCORE if score is None else score
         if score not in train.SCORE_KINDS:
             raise ValueError(f"unknown ranking score {score!r}; valid: "
@@ -462,11 +552,10 @@ class NARPredictor(Predictor):
         return None if self.result is None else self.result.model
 
     def features(self, archs) -> np.ndarray:
-        """The ``(N, 31, 4, 4)`` feature tensor this predictor reads."""
-        from . import encoding
-
-        return encoding.feature_tensor(_op_codes(archs), self.dataset,
-                                       faithful=self.faithful_features)
+        """The feature tensor this predictor reads: ``(N, 31, 4, 4)`` on NB201,
+        ``(N, 19, 7, 7)`` on NB101."""
+        return self.codec.features(self.codec.batch(archs), self.dataset,
+                                   self.faithful_features)
 
     def _fit(self, codes, y, val_codes, val_y) -> None:
         from . import train
@@ -550,7 +639,7 @@ def evaluate(predictor: Predictor, archs_test, y_val_true, y_test_true=None,
     ``rho_test`` against ``y_test_true`` when given; ``tier_accuracy`` (predicted score
     tiers vs true tiers on the held-out set) and ``predict_seconds``.
     """
-    codes = _op_codes(archs_test)
+    codes = predictor.codec.batch(archs_test)
     y_val_true = _check_labels(y_val_true, len(codes), "y_val_true")
     start = time.perf_counter()
     scores = predictor.predict(codes)

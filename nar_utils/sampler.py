@@ -163,12 +163,13 @@ class TierStatistics:
     num_bins: int
     flops: list[list[float]] = field(default_factory=list)
     params: list[list[float]] = field(default_factory=list)
-    ops: np.ndarray | None = None  # (num_tiers, NUM_OPS) summed op counts
+    ops: np.ndarray | None = None  # (num_tiers, num_ops) summed op counts
+    num_ops: int = spaces.NUM_OPS  # op vocabulary: NB201's 5 edge ops, NB101's 3 vertex ops
 
     def __post_init__(self) -> None:
         self.flops = [[] for _ in range(self.num_tiers)]
         self.params = [[] for _ in range(self.num_tiers)]
-        self.ops = np.zeros((self.num_tiers, spaces.NUM_OPS))
+        self.ops = np.zeros((self.num_tiers, self.num_ops))
 
     @property
     def size(self) -> int:
@@ -220,12 +221,30 @@ def quantile_tiers(scores: np.ndarray, num_tiers: int) -> np.ndarray:
     return tiers
 
 
-def default_cost_fn(dataset: str) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """FLOPs and params of whole networks from :func:`nar_utils.cellinfo.network_totals`
-    (imported only when needed)."""
+def default_cost_fn(dataset: str, space: str = "nb201"
+                    ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """FLOPs and params of whole networks: :func:`nar_utils.cellinfo.network_totals` on
+    NB201, :func:`nar_utils.nb101_network.network_totals` on NB101 (imported when needed)."""
+    if space == "nb101":
+        from . import nb101_encoding, nb101_network
+
+        return lambda packed: nb101_network.network_totals(*nb101_encoding.unpack(packed))
     from .cellinfo import network_totals  # lazy: only the sampler needs cell costs
 
     return lambda op_codes: network_totals(dataset, op_codes)
+
+
+def op_counts(space: str, archs: np.ndarray) -> np.ndarray:
+    """``(N, num_ops)`` how often each op occurs in each arch: NB201's 5 ops over the 6
+    edges; NB101's 3 interior ops (conv3x3, conv1x1, maxpool) over the vertices."""
+    if space == "nb101":
+        from . import nb101, nb101_encoding
+
+        _, labels = nb101_encoding.unpack(archs)
+        ops = (nb101.CONV3X3, nb101.CONV1X1, nb101.MAXPOOL3X3)
+        return np.stack([(labels == op).sum(axis=1) for op in ops], axis=1).astype(float)
+    return np.stack([(archs == op).sum(axis=1) for op in range(spaces.NUM_OPS)],
+                    axis=1).astype(float)
 
 
 @dataclass
@@ -260,18 +279,17 @@ def tier_sampler_search(ledger: Ledger, ranker: Ranker, seed: int | np.random.Ge
     config = config or TierSamplerConfig()
     rng = make_rng(seed)
     if cost_fn is None:
-        cost_fn = default_cost_fn(cost_dataset or ledger.label_dataset)
-    flops_all, params_all = (np.asarray(v, dtype=float) for v in cost_fn(ledger.op_codes))
+        cost_fn = default_cost_fn(cost_dataset or ledger.label_dataset, ledger.space)
+    flops_all, params_all = (np.asarray(v, dtype=float) for v in cost_fn(ledger.archs))
     if flops_all.shape != (ledger.num_archs,) or params_all.shape != (ledger.num_archs,):
         raise ValueError(f"cost_fn must return two arrays of shape ({ledger.num_archs},), got "
                          f"{flops_all.shape} and {params_all.shape}")
-    op_counts_all = np.stack([(ledger.op_codes == op).sum(axis=1)
-                              for op in range(spaces.NUM_OPS)], axis=1).astype(float)
-    stats = TierStatistics(config.num_tiers, config.num_bins)
+    op_counts_all = op_counts(ledger.space, ledger.archs)
+    stats = TierStatistics(config.num_tiers, config.num_bins, num_ops=op_counts_all.shape[1])
     thresholds = dict(zip(STATISTICS, config.thresholds))
 
     def score(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        archs = ledger.op_codes[indices]
+        archs = ledger.archs[indices]
         scores = np.asarray(ranker.predict(archs), dtype=float).reshape(-1)
         if hasattr(ranker, "predict_tiers"):
             tiers = np.asarray(ranker.predict_tiers(archs), dtype=np.int64).reshape(-1)
@@ -295,7 +313,7 @@ def tier_sampler_search(ledger: Ledger, ranker: Ranker, seed: int | np.random.Ge
             train_index = rng.choice(ledger.num_archs, size=num_train_labels, replace=False)
             labels = ledger.charge_labels(train_index)
             train_labels = len(train_index)
-            ranker.fit(ledger.op_codes[train_index], labels)
+            ranker.fit(ledger.archs[train_index], labels)
             warmup_indices = train_index
         if warmup_indices is not None and len(warmup_indices):
             score(np.asarray(warmup_indices, dtype=np.int64))
@@ -303,8 +321,10 @@ def tier_sampler_search(ledger: Ledger, ranker: Ranker, seed: int | np.random.Ge
         num_constrained = int(config.num_candidates * (1 - config.noisy_fraction))
         for iteration in range(config.num_iterations):
             dists, edges = _target_distributions(stats, config, thresholds)
-            guided, f_bounds, p_bounds, failures = _constrained_candidates(
-                ledger, rng, num_constrained, dists, edges, flops_all, params_all, config)
+            draw = _constrained_candidates if ledger.space == "nb201" else _pool_candidates
+            guided, f_bounds, p_bounds, failures = draw(
+                ledger, rng, num_constrained, dists, edges, flops_all, params_all, config,
+                op_counts_all)
             num_failures += failures
             num_slots += num_constrained
             noisy = rng.integers(ledger.num_archs, size=config.num_candidates - len(guided))
@@ -352,7 +372,8 @@ def _target_distributions(stats: TierStatistics, config: TierSamplerConfig,
 def _constrained_candidates(ledger: Ledger, rng: np.random.Generator, num_slots: int,
                             dists: dict[str, np.ndarray | None],
                             edges: dict[str, np.ndarray | None], flops_all: np.ndarray,
-                            params_all: np.ndarray, config: TierSamplerConfig
+                            params_all: np.ndarray, config: TierSamplerConfig,
+                            op_counts_all: np.ndarray | None = None
                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Rejection-sample ``num_slots`` candidates; returns the accepted arch indices, the
     FLOPs and params bound each met, and the number of failed slots."""
@@ -367,20 +388,13 @@ def _constrained_candidates(ledger: Ledger, rng: np.random.Generator, num_slots:
         op_probs[e] = weights / weights.sum()
     cdf = np.cumsum(op_probs, axis=1)
 
-    def draw_bound(name: str) -> float:
-        if edges[name] is None:
-            return math.inf  # nothing scored yet: no constraint
-        dist = dists[name]
-        num_bins = len(edges[name]) - 1
-        b = int(rng.integers(num_bins)) if dist is None else int(rng.choice(num_bins, p=dist))
-        return float(edges[name][b + 1])
-
     accepted, f_bounds, p_bounds = [], [], []
     failures = 0
     flops_bound = params_bound = math.inf
     for slot in range(num_slots):
         if slot % config.reuse_step == 0:
-            flops_bound, params_bound = draw_bound("flops"), draw_bound("params")
+            flops_bound = _draw_bound(rng, dists["flops"], edges["flops"])
+            params_bound = _draw_bound(rng, dists["params"], edges["params"])
         u = rng.random((config.max_trials, spaces.NUM_EDGES))
         codes = np.minimum((u[:, :, None] >= cdf[None]).sum(axis=2), spaces.NUM_OPS - 1)
         index = ledger.index_of(codes)
@@ -395,6 +409,54 @@ def _constrained_candidates(ledger: Ledger, rng: np.random.Generator, num_slots:
         p_bounds.append(params_bound)
     return (np.array(accepted, dtype=np.int64), np.array(f_bounds, dtype=float),
             np.array(p_bounds, dtype=float), failures)
+
+
+def _pool_candidates(ledger: Ledger, rng: np.random.Generator, num_slots: int,
+                     dists: dict[str, np.ndarray | None], edges: dict[str, np.ndarray | None],
+                     flops_all: np.ndarray, params_all: np.ndarray, config: TierSamplerConfig,
+                     op_counts_all: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                         int]:
+    """The constrained draw for a space given as a pool of cells (NB101 restricted to the
+    benchmark's cells): each trial picks a cell of the pool uniformly and accepts it with
+    probability ``prod_v p(op_v) / max(p) ** n_ops`` over its interior vertices, so that the
+    accepted cells' ops follow the target op distribution (uniform: every cell accepted),
+    and only if it meets both bounds. The NB201 draw builds cells edge by edge instead; a
+    pool cannot, as most random NB101 graphs are not in it."""
+    probs = None if dists["ops"] is None else dists["ops"] / dists["ops"].max()
+    log_accept = None
+    if probs is not None:
+        with np.errstate(divide="ignore"):
+            log_accept = op_counts_all @ np.log(np.maximum(probs, 0.0))
+    accepted, f_bounds, p_bounds = [], [], []
+    failures = 0
+    flops_bound = params_bound = math.inf
+    for slot in range(num_slots):
+        if slot % config.reuse_step == 0:
+            flops_bound = _draw_bound(rng, dists["flops"], edges["flops"])
+            params_bound = _draw_bound(rng, dists["params"], edges["params"])
+        index = rng.integers(ledger.num_archs, size=config.max_trials)
+        ok = (flops_all[index] <= flops_bound) & (params_all[index] <= params_bound)
+        if log_accept is not None:
+            ok &= np.log(rng.random(config.max_trials)) < log_accept[index]
+        hits = np.flatnonzero(ok)
+        if len(hits) == 0:
+            failures += 1
+            continue
+        accepted.append(int(index[hits[0]]))
+        f_bounds.append(flops_bound)
+        p_bounds.append(params_bound)
+    return (np.array(accepted, dtype=np.int64), np.array(f_bounds, dtype=float),
+            np.array(p_bounds, dtype=float), failures)
+
+
+def _draw_bound(rng: np.random.Generator, dist: np.ndarray | None,
+                edges: np.ndarray | None) -> float:
+    """Upper edge of a bin drawn from ``dist`` (uniform when None); inf before any edges."""
+    if edges is None:
+        return math.inf  # nothing scored yet: no constraint
+    num_bins = len(edges) - 1
+    b = int(rng.integers(num_bins)) if dist is None else int(rng.choice(num_bins, p=dist))
+    return float(edges[b + 1])
 
 
 def oracle_statistic(ledger: Ledger, picks: list[np.ndarray], test_dataset: str,

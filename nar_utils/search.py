@@ -78,7 +78,13 @@ REPORTED_LABEL = "as reported, unverified"
 
 class BenchmarkLike(Protocol):
     """What the ledger needs from a benchmark: ``op_codes`` ((N, 6) ints, row i = arch i),
-    ``column(dataset, metric, hp) -> (N,) floats`` and ``has(dataset, metric, hp) -> bool``."""
+    ``column(dataset, metric, hp) -> (N,) floats`` and ``has(dataset, metric, hp) -> bool``.
+
+    A benchmark of another search space gives ``space`` (e.g. 'nb101'), ``archs`` ((N, D)
+    ints, row i = arch i, the batch form its predictors read) and ``arch_names`` (N str, e.g.
+    NB101 hashes) instead of ``op_codes``; NB201-only methods (evolution's mutation,
+    REINFORCE, BOHB) then refuse it with a clear error.
+    """
 
     op_codes: np.ndarray
 
@@ -187,17 +193,29 @@ class Ledger:
                     "derive it from); use max_queries instead, or a source with train times "
                     "(the NB201 table)")
 
-        codes = np.asarray(bench.op_codes)
-        if codes.ndim != 2 or codes.shape[1] != spaces.NUM_EDGES:
-            raise ValueError(f"bench.op_codes must be (N, {spaces.NUM_EDGES}), got "
-                             f"{codes.shape}")
-        self._op_codes = codes.astype(np.int64)
-        self._op_codes.setflags(write=False)
-        self._arch_of_space = np.full(spaces.NUM_ARCHS, -1, dtype=np.int64)
-        self._arch_of_space[self._op_codes @ _POWERS] = np.arange(len(codes))
-        self.op_choices: tuple[tuple[int, ...], ...] = tuple(
-            tuple(int(c) for c in np.unique(self._op_codes[:, e]))
-            for e in range(spaces.NUM_EDGES))
+        self.space = getattr(bench, "space", "nb201")
+        if self.space == "nb201":
+            codes = np.asarray(bench.op_codes)
+            if codes.ndim != 2 or codes.shape[1] != spaces.NUM_EDGES:
+                raise ValueError(f"bench.op_codes must be (N, {spaces.NUM_EDGES}), got "
+                                 f"{codes.shape}")
+            self._archs = codes.astype(np.int64)
+            self._arch_of_space = np.full(spaces.NUM_ARCHS, -1, dtype=np.int64)
+            self._arch_of_space[self._archs @ _POWERS] = np.arange(len(codes))
+            self.op_choices: tuple[tuple[int, ...], ...] = tuple(
+                tuple(int(c) for c in np.unique(self._archs[:, e]))
+                for e in range(spaces.NUM_EDGES))
+            self._names: list[str] | None = None
+        else:
+            archs = np.asarray(bench.archs)
+            if archs.ndim != 2 or archs.dtype.kind not in "iu":
+                raise ValueError(f"bench.archs must be an (N, D) int array, got {archs.shape} "
+                                 f"{archs.dtype}")
+            self._archs = archs.astype(np.int64)
+            self._row_index = {row.tobytes(): i for i, row in enumerate(self._archs)}
+            self.op_choices = ()
+            self._names = list(bench.arch_names)
+        self._archs.setflags(write=False)
 
         self._known: dict[tuple[int, str], float] = {}
         self.trajectory: list[Step] = []
@@ -211,12 +229,26 @@ class Ledger:
     # -- structure (free: no labels) -----------------------------------------------------
     @property
     def num_archs(self) -> int:
-        return len(self._op_codes)
+        return len(self._archs)
+
+    @property
+    def archs(self) -> np.ndarray:
+        """Every arch in the batch form its space's predictors read (read-only); row i = arch
+        index i. NB201: the (N, 6) op codes; NB101: (N, 56) packed cells."""
+        return self._archs
 
     @property
     def op_codes(self) -> np.ndarray:
-        """(N, 6) op codes of every arch (read-only); row i = arch index i."""
-        return self._op_codes
+        """(N, 6) op codes of every arch (read-only); row i = arch index i. NB201 only."""
+        self._require_nb201("op_codes")
+        return self._archs
+
+    def _require_nb201(self, what: str) -> None:
+        if self.space != "nb201":
+            raise ValueError(f"{what} needs NAS-Bench-201 op codes, but this ledger holds "
+                             f"{self.space!r} archs; use ledger.archs, and a method that "
+                             "samples from the benchmark's cells (random search, "
+                             "predictor-guided random search, the tier sampler)")
 
     @property
     def label_spec(self) -> str:
@@ -224,7 +256,13 @@ class Ledger:
 
     def index_of(self, op_codes: np.ndarray | Sequence[int]) -> np.ndarray | int:
         """Arch index of one op-code row (int) or of each row of an (M, 6) array; -1 where the
-        benchmark lacks the cell."""
+        benchmark lacks the cell. Other spaces: rows of :attr:`archs`' form."""
+        if self.space != "nb201":
+            rows = np.asarray(op_codes, dtype=np.int64)
+            flat = rows.reshape(-1, self._archs.shape[1])
+            found = np.array([self._row_index.get(r.tobytes(), -1) for r in flat],
+                             dtype=np.int64)
+            return int(found[0]) if rows.ndim == 1 else found
         codes = np.asarray(op_codes, dtype=np.int64)
         if codes.shape[-1] != spaces.NUM_EDGES or codes.min(initial=0) < 0 or \
                 codes.max(initial=0) >= spaces.NUM_OPS:
@@ -340,7 +378,8 @@ class Ledger:
         """The final choice and its test value (read only now; the ledger is sealed)."""
         index, label, hp = self._choice()
         test = self.test_column(test_dataset, test_metric, test_hp)
-        arch_str = spaces.format_arch_str(self._op_codes[index])
+        arch_str = (spaces.format_arch_str(self._archs[index]) if self._names is None
+                    else self._names[index])
         return {"arch_index": index, "arch_str": arch_str,
                 "label": self.label_spec, "chosen_at_hp": hp, "label_value": label,
                 "test": f"{test_dataset} {test_metric} (hp={test_hp})",
@@ -468,6 +507,7 @@ def _random_unknown(ledger: Ledger, rng: np.random.Generator, count: int,
 def mutate(ledger: Ledger, op_code: np.ndarray, rng: np.random.Generator) -> int:
     """Arch index of a one-edge mutant of ``op_code``: one edge (among those with a choice)
     changes its op uniformly to another op; -1 if the benchmark lacks that cell."""
+    ledger._require_nb201("mutate")
     edges = [e for e in range(spaces.NUM_EDGES) if len(ledger.op_choices[e]) > 1]
     if not edges:
         return -1
@@ -558,6 +598,7 @@ def reinforce(ledger: Ledger, seed: int | np.random.Generator, lr: float = 0.5,
     would sample free repeats forever: after ``max_repeats`` repeats in a row the search stops
     with reason 'converged' and leaves the rest of the budget unspent.
     """
+    ledger._require_nb201("REINFORCE")
     rng = make_rng(seed)
     mask = np.zeros((spaces.NUM_EDGES, spaces.NUM_OPS), dtype=bool)
     for e, choices in enumerate(ledger.op_choices):
@@ -715,7 +756,7 @@ class Predictor(Protocol):
 
 def _fit_on_bought(ledger: Ledger, predictor: Predictor) -> None:
     index, labels = ledger.known()
-    predictor.fit(ledger.op_codes[index], labels)
+    predictor.fit(ledger.archs[index], labels)
 
 
 def predictor_random_search(ledger: Ledger, predictor: Predictor,
@@ -731,7 +772,7 @@ def predictor_random_search(ledger: Ledger, predictor: Predictor,
         while True:
             _fit_on_bought(ledger, predictor)
             pool = _random_unknown(ledger, rng, pool_size)
-            scores = predictor.predict(ledger.op_codes[pool])
+            scores = predictor.predict(ledger.archs[pool])
             for index in _top_by_score(pool, scores, top_k):
                 ledger.query(int(index))
             rounds += 1
