@@ -1,6 +1,7 @@
 """nar_utils: the code behind the NAR book (one namespace: ``import nar_utils as nar``)."""
-from . import (benchmarks, cellinfo, encoding, isomorphism, metrics, model, networks, predictors,
-               runs, sampler, search, spaces, train)
+from . import (benchmarks, cellinfo, encoding, isomorphism, metrics, model, nb101, nb101_data,
+               nb101_encoding, nb101_network, networks, predictors, runs, sampler, search,
+               spaces, train)
 from .benchmarks import DATASETS, NB201Benchmark, load_benchmark
 from .cellinfo import cell_info_arrays, network_totals
 from .encoding import OP_PENTAGON, feature_tensor, graph_encoding, onehot, path_encoding

@@ -369,14 +369,44 @@ def _target_distributions(stats: TierStatistics, config: TierSamplerConfig,
     return dists, edges
 
 
+Trials = Callable[[float, float], tuple[np.ndarray, np.ndarray]]
+
+
+def _fill_slots(rng: np.random.Generator, num_slots: int, dists: dict[str, np.ndarray | None],
+                edges: dict[str, np.ndarray | None], config: TierSamplerConfig,
+                trials: Trials) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Rejection sampling shared by both draws: per slot, ``trials(flops_bound,
+    params_bound)`` proposes ``(indices, acceptable)`` and the first acceptable index is
+    kept; the bounds are redrawn every ``reuse_step`` slots. Returns the accepted arch
+    indices, the FLOPs and params bound each met, and the number of failed slots."""
+    accepted, f_bounds, p_bounds = [], [], []
+    failures = 0
+    flops_bound = params_bound = math.inf
+    for slot in range(num_slots):
+        if slot % config.reuse_step == 0:
+            flops_bound = _draw_bound(rng, dists["flops"], edges["flops"])
+            params_bound = _draw_bound(rng, dists["params"], edges["params"])
+        index, ok = trials(flops_bound, params_bound)
+        hits = np.flatnonzero(ok)
+        if len(hits) == 0:
+            failures += 1
+            continue
+        accepted.append(int(index[hits[0]]))
+        f_bounds.append(flops_bound)
+        p_bounds.append(params_bound)
+    return (np.array(accepted, dtype=np.int64), np.array(f_bounds, dtype=float),
+            np.array(p_bounds, dtype=float), failures)
+
+
 def _constrained_candidates(ledger: Ledger, rng: np.random.Generator, num_slots: int,
                             dists: dict[str, np.ndarray | None],
                             edges: dict[str, np.ndarray | None], flops_all: np.ndarray,
                             params_all: np.ndarray, config: TierSamplerConfig,
                             op_counts_all: np.ndarray | None = None
                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Rejection-sample ``num_slots`` candidates; returns the accepted arch indices, the
-    FLOPs and params bound each met, and the number of failed slots."""
+    """The NB201 draw: each trial builds a cell edge by edge from the op distribution and
+    is acceptable when the benchmark has it and it meets both bounds (see
+    :func:`_fill_slots` for what is returned)."""
     # Per-edge op probabilities: the top tier's op distribution restricted to the edge's
     # choices, else uniform over them.
     op_probs = np.zeros((spaces.NUM_EDGES, spaces.NUM_OPS))
@@ -388,27 +418,15 @@ def _constrained_candidates(ledger: Ledger, rng: np.random.Generator, num_slots:
         op_probs[e] = weights / weights.sum()
     cdf = np.cumsum(op_probs, axis=1)
 
-    accepted, f_bounds, p_bounds = [], [], []
-    failures = 0
-    flops_bound = params_bound = math.inf
-    for slot in range(num_slots):
-        if slot % config.reuse_step == 0:
-            flops_bound = _draw_bound(rng, dists["flops"], edges["flops"])
-            params_bound = _draw_bound(rng, dists["params"], edges["params"])
+    def trials(flops_bound: float, params_bound: float) -> tuple[np.ndarray, np.ndarray]:
         u = rng.random((config.max_trials, spaces.NUM_EDGES))
         codes = np.minimum((u[:, :, None] >= cdf[None]).sum(axis=2), spaces.NUM_OPS - 1)
         index = ledger.index_of(codes)
         safe = np.maximum(index, 0)
-        ok = (index >= 0) & (flops_all[safe] <= flops_bound) & (params_all[safe] <= params_bound)
-        hits = np.flatnonzero(ok)
-        if len(hits) == 0:
-            failures += 1
-            continue
-        accepted.append(int(index[hits[0]]))
-        f_bounds.append(flops_bound)
-        p_bounds.append(params_bound)
-    return (np.array(accepted, dtype=np.int64), np.array(f_bounds, dtype=float),
-            np.array(p_bounds, dtype=float), failures)
+        return index, ((index >= 0) & (flops_all[safe] <= flops_bound)
+                       & (params_all[safe] <= params_bound))
+
+    return _fill_slots(rng, num_slots, dists, edges, config, trials)
 
 
 def _pool_candidates(ledger: Ledger, rng: np.random.Generator, num_slots: int,
@@ -422,31 +440,19 @@ def _pool_candidates(ledger: Ledger, rng: np.random.Generator, num_slots: int,
     accepted cells' ops follow the target op distribution (uniform: every cell accepted),
     and only if it meets both bounds. The NB201 draw builds cells edge by edge instead; a
     pool cannot, as most random NB101 graphs are not in it."""
-    probs = None if dists["ops"] is None else dists["ops"] / dists["ops"].max()
     log_accept = None
-    if probs is not None:
+    if dists["ops"] is not None:
         with np.errstate(divide="ignore"):
-            log_accept = op_counts_all @ np.log(np.maximum(probs, 0.0))
-    accepted, f_bounds, p_bounds = [], [], []
-    failures = 0
-    flops_bound = params_bound = math.inf
-    for slot in range(num_slots):
-        if slot % config.reuse_step == 0:
-            flops_bound = _draw_bound(rng, dists["flops"], edges["flops"])
-            params_bound = _draw_bound(rng, dists["params"], edges["params"])
+            log_accept = op_counts_all @ np.log(dists["ops"] / dists["ops"].max())
+
+    def trials(flops_bound: float, params_bound: float) -> tuple[np.ndarray, np.ndarray]:
         index = rng.integers(ledger.num_archs, size=config.max_trials)
         ok = (flops_all[index] <= flops_bound) & (params_all[index] <= params_bound)
         if log_accept is not None:
             ok &= np.log(rng.random(config.max_trials)) < log_accept[index]
-        hits = np.flatnonzero(ok)
-        if len(hits) == 0:
-            failures += 1
-            continue
-        accepted.append(int(index[hits[0]]))
-        f_bounds.append(flops_bound)
-        p_bounds.append(params_bound)
-    return (np.array(accepted, dtype=np.int64), np.array(f_bounds, dtype=float),
-            np.array(p_bounds, dtype=float), failures)
+        return index, ok
+
+    return _fill_slots(rng, num_slots, dists, edges, config, trials)
 
 
 def _draw_bound(rng: np.random.Generator, dist: np.ndarray | None,
