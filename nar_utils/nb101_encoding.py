@@ -143,22 +143,30 @@ def feature_tensor_from_cellinfo(packed, flops, params, faithful: bool = False) 
         if (array < 0).any():
             raise ValueError(f"{name} must be non-negative counts, got minimum {array.min()}")
         array = array.astype(np.float64)
-        values.append(array if faithful else np.log1p(array) / np.log1p(ref))
+        scaled = array if faithful else np.log1p(array) / np.log1p(ref)
+        values.append(scaled.astype(np.float32))
     tensor = np.zeros((len(adjacency), NUM_CHANNELS, V, V), dtype=np.float32)
     tensor[:, 0] = op_type_matrix(packed, faithful=faithful)
-    mask = adjacency[:, None, :, :].astype(np.float64)  # (N, 1, 7, 7), edge i -> j
+    mask = adjacency[:, None, :, :].astype(np.float32)  # (N, 1, 7, 7), edge i -> j
     tensor[:, 1::2] = mask * values[0][:, :, None, :]
     tensor[:, 2::2] = mask * values[1][:, :, None, :]
     return tensor
 
 
-def feature_tensor(packed, faithful: bool = False) -> np.ndarray:
-    """The NAR feature tensor ``(N, 19, 7, 7)`` of packed cells (costs computed here)."""
+def feature_tensor(packed, faithful: bool = False, chunk_size: int = 16384) -> np.ndarray:
+    """The NAR feature tensor ``(N, 19, 7, 7)`` of packed cells (costs computed here, in
+    chunks of ``chunk_size`` cells to bound the temporary arrays)."""
     from . import nb101_network
 
     adjacency, labels = unpack(packed)
-    flops, params = nb101_network.cell_info_arrays(adjacency, labels)
-    return feature_tensor_from_cellinfo(packed, flops, params, faithful=faithful)
+    packed = np.concatenate([adjacency.reshape(len(labels), -1), labels], axis=1)
+    out = np.empty((len(labels), NUM_CHANNELS, V, V), dtype=np.float32)
+    for start in range(0, len(labels), chunk_size):
+        stop = start + chunk_size
+        flops, params = nb101_network.cell_info_arrays(adjacency[start:stop], labels[start:stop])
+        out[start:stop] = feature_tensor_from_cellinfo(packed[start:stop], flops, params,
+                                                       faithful=faithful)
+    return out
 
 
 def adjacency_onehot(packed) -> np.ndarray:
