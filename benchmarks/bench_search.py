@@ -3,7 +3,8 @@
 Usage:
     NAR_DATA_DIR=../shared/data python benchmarks/bench_search.py [--seeds 10]
         [--budgets 200 500 1896] [--paper-seeds 10] [--datasets cifar10 cifar100 ImageNet16-120]
-        [--methods random rea ...] [--skip-budgets] [--skip-paper] [--json out.json]
+        [--methods random rea ...] [--ranker gbdt|nar] [--skip-budgets] [--skip-paper]
+        [--json out.json]
 
 Part 1, equal query budgets: every method searches under a ledger driven by the 200-epoch
 validation accuracy (NB201 convention: 'cifar10-valid' for cifar10) with a budget of distinct
@@ -18,9 +19,10 @@ Part 2, the NB201 paper protocol: 12-epoch validation accuracy as label, a simul
 of 12,000 s of training time, 200-epoch test accuracy of the final choice; beside it the
 paper's figures, as reported, unverified.
 
-Predictor for the guided rows: a GBDT from ``nar_utils.predictors`` when that module offers
-one, else a one-hot LightGBM regressor defined here (printed). FLOPs/params for the sampler:
-``nar_utils.cellinfo.network_totals`` when present, else the table's params for both (printed).
+The guided rows use ``--predictor`` (default: the GBDT of chapter 03); the sampler row ranks
+with ``--ranker`` (default GBDT, seconds per run; ``--ranker nar`` trains the transformer of
+chapter 03 for every run, minutes per run on a CPU). The sampler's FLOPs and params come from
+``nar_utils.cellinfo`` for the search dataset.
 """
 from __future__ import annotations
 
@@ -34,72 +36,34 @@ import numpy as np
 
 import nar_utils as nar
 from nar_utils import compare, search
+from nar_utils.predictors import PREDICTORS
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 BASELINES = ("random", "rea", "reinforce", "bohb")
 METHODS = (*BASELINES, "predictor-random", "predictor-evolution", "nar-sampler")
 
 
-class OneHotLGBM:
-    """A cheap predictor: LightGBM regression on the 30-dim one-hot of the op codes."""
+def make_factories(args, task_dataset: str):
+    """(predictor_factory, ranker_factory) for the guided rows and the NAR sampler."""
+    def predictor_factory(seed):
+        return nar.make_predictor(args.predictor, seed=seed)
 
-    def __init__(self, seed: int = 0):
-        self.seed = seed
+    def ranker_factory(seed):
+        if args.ranker != "nar":
+            return nar.make_predictor(args.ranker, seed=seed)
+        return nar.make_predictor("nar", dataset=task_dataset, config=args.nar_config,
+                                  seed=seed, device=args.device)
 
-    @staticmethod
-    def features(archs: np.ndarray) -> np.ndarray:
-        archs = np.asarray(archs, dtype=np.int64)
-        x = np.zeros((len(archs), 30), dtype=np.float32)
-        x[np.arange(len(archs))[:, None], np.arange(6) * 5 + archs] = 1.0
-        return x
-
-    def fit(self, archs: np.ndarray, y: np.ndarray) -> "OneHotLGBM":
-        import lightgbm
-
-        params = {"objective": "regression", "learning_rate": 0.08, "num_leaves": 15,
-                  "min_data_in_leaf": 5, "seed": self.seed, "num_threads": 1,
-                  "deterministic": True, "force_row_wise": True, "verbose": -1}
-        data = lightgbm.Dataset(self.features(archs), np.asarray(y, dtype=float))
-        self.model = lightgbm.train(params, data, num_boost_round=150)
-        return self
-
-    def predict(self, archs: np.ndarray) -> np.ndarray:
-        return self.model.predict(self.features(archs))
+    return predictor_factory, ranker_factory
 
 
-def make_predictor_factory():
-    """(factory(seed) -> predictor, description)."""
-    try:
-        from nar_utils import predictors  # noqa: F401
-    except ImportError:
-        predictors = None
-    if predictors is not None:
-        for name in ("GBDTPredictor", "LGBMPredictor", "GBDT"):
-            cls = getattr(predictors, name, None)
-            if cls is not None:
-                return (lambda seed: cls()), f"nar_utils.predictors.{name}"
-    return OneHotLGBM, "one-hot LightGBM defined in bench_search.py " \
-                       "(nar_utils.predictors offers no GBDT yet)"
-
-
-def make_cost_fn(bench, dataset: str):
-    """(cost_fn, description) for the tier sampler."""
-    try:
-        from nar_utils.cellinfo import network_totals
-    except ImportError:
-        params = bench.column(search.SEARCH_LABELS[dataset][0], "params", "200")
-        return (lambda codes: (params, params)), \
-            "table params for both FLOPs and params (nar_utils.cellinfo not available)"
-    return (lambda codes: network_totals(dataset, codes)), "nar_utils.cellinfo.network_totals"
-
-
-def run_budget_method(bench, dataset, method, budget, seed, predictor_factory, cost_fn):
+def run_budget_method(bench, args, dataset, method, budget, seed):
     """One search under a query budget; returns (test accuracy, queries, extra dict)."""
-    del cost_fn  # the sampler reads nar_utils.cellinfo costs for the task's dataset
     task = nar.benchmarks.tasks(bench, [dataset])[0]
+    predictor_factory, ranker_factory = make_factories(args, task.label_dataset)
     run = compare.run_at_budget(bench, task, method, budget, seed,
                                 predictor_factory=predictor_factory,
-                                ranker_factory=predictor_factory)
+                                ranker_factory=ranker_factory, faithful_kl=args.faithful_kl)
     extra = {"stop_reason": run["stop_reason"]}
     if method == "nar-sampler":
         extra.update({"oracle": run["oracle_test"], "oracle_rank": run["oracle_rank"],
@@ -112,15 +76,17 @@ def fmt(values) -> str:
     return f"{values.mean():6.2f} ± {values.std():4.2f}"
 
 
-def part_budgets(bench, args, predictor_factory, predictor_note, records):
+def part_budgets(bench, args, records):
     methods = args.methods
+    ranker = f"nar ({args.nar_config} size, {args.device})" if args.ranker == "nar" \
+        else args.ranker
     print(f"\n== Equal query budgets: mean final test accuracy (%) ± std over {args.seeds} "
-          f"seeds [mean queries used]\npredictor: {predictor_note}")
+          f"seeds [mean queries used]\npredictor of the guided rows: {args.predictor}; "
+          f"ranker of nar-sampler: {ranker}; sampler KL: "
+          f"{'faithful (softmax of counts)' if args.faithful_kl else 'proper KL'}")
     for dataset in args.datasets:
-        cost_fn, cost_note = make_cost_fn(bench, dataset)
         label = search.ledger_for(bench, dataset).label_spec
-        print(f"\n-- {dataset}: search label {label}; report {dataset} test-accuracy (hp=200)"
-              f"\n   sampler costs: {cost_note}")
+        print(f"\n-- {dataset}: search label {label}; report {dataset} test-accuracy (hp=200)")
         header = "".join(f"{b:>26}" for b in args.budgets)
         print(f"{'method':<22}{header}{'seconds':>10}")
         for method in methods:
@@ -129,8 +95,8 @@ def part_budgets(bench, args, predictor_factory, predictor_note, records):
             for budget in args.budgets:
                 tests, queries, oracles, ranks = [], [], [], []
                 for seed in range(args.seeds):
-                    test, used, extra = run_budget_method(bench, dataset, method, budget, seed,
-                                                          predictor_factory, cost_fn)
+                    test, used, extra = run_budget_method(bench, args, dataset, method,
+                                                          budget, seed)
                     tests.append(test)
                     queries.append(used)
                     if "oracle" in extra:
@@ -183,6 +149,15 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", type=int, default=10, help="seeds per budget cell")
     parser.add_argument("--paper-seeds", type=int, default=10)
+    parser.add_argument("--predictor", default="gbdt", choices=PREDICTORS,
+                        help="predictor of the predictor-guided rows")
+    parser.add_argument("--ranker", default="gbdt", choices=PREDICTORS,
+                        help="ranker of the nar-sampler row ('nar': the transformer; the "
+                             "cheap default keeps the sampler's cost to seconds per run)")
+    parser.add_argument("--nar-config", default="cpu", choices=("cpu", "paper"))
+    parser.add_argument("--device", default="cpu", help="device of the NAR ranker")
+    parser.add_argument("--faithful-kl", action="store_true",
+                        help="the authors' softmax-of-counts 'KL' in the sampler")
     parser.add_argument("--skip-budgets", action="store_true")
     parser.add_argument("--skip-paper", action="store_true")
     parser.add_argument("--json", help="also write every run as JSON here")
@@ -190,11 +165,10 @@ def main() -> None:
     if not args.data_dir:
         parser.error("needs the NB201 table: pass --data-dir or set NAR_DATA_DIR")
     bench = nar.load_benchmark(args.data_dir)
-    factory, note = make_predictor_factory()
     records: list[dict] = []
     start = time.perf_counter()
     if not args.skip_budgets:
-        part_budgets(bench, args, factory, note, records)
+        part_budgets(bench, args, records)
     if not args.skip_paper:
         part_paper(bench, args, records)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
