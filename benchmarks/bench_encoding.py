@@ -3,19 +3,15 @@
 Usage: python benchmarks/bench_encoding.py [--repeats 3] [--dataset cifar10-valid]
 Prints, per encoding, the first call and the best of the repeats (seconds), the shape,
 dtype and megabytes of the result. The feature tensor is timed with the per-op cost lookup
-(``nar_utils.cellinfo``) included, then without it; if that module is missing, random costs
-stand in and the output says so. Also times the isomorphism tables (first call builds them).
+(``nar_utils.cellinfo``) included, then from precomputed costs. Also times the isomorphism tables (first call builds them).
 Goal: every encoding of the whole space in < 5 s on one CPU core.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import time
 
-import numpy as np
-
-from nar_utils import encoding, isomorphism, spaces
+from nar_utils import cellinfo, encoding, isomorphism, spaces
 
 
 def timed(function, repeats: int):
@@ -46,34 +42,20 @@ def main() -> None:
     args = parser.parse_args()
 
     codes = spaces.all_op_codes()
-    has_cellinfo = importlib.util.find_spec("nar_utils.cellinfo") is not None
-    if has_cellinfo:
-        from nar_utils import cellinfo
 
-        def costs():
-            return cellinfo.cell_info_arrays(args.dataset, codes)
-        cost_label = f"cellinfo.cell_info_arrays {args.dataset}"
-    else:
-        rng = np.random.default_rng(0)
-        random_costs = (rng.integers(0, 2**22, size=(len(codes), 15, 6)),
-                        rng.integers(0, 2**16, size=(len(codes), 15, 6)))
-
-        def costs():
-            return random_costs
-        cost_label = "random int64 costs"
-        print("nar_utils.cellinfo is missing: random int64 costs stand in for the real ones")
+    def costs():
+        return cellinfo.cell_info_arrays(args.dataset, codes)
 
     flops, params = costs()
     cases = [
-        (cost_label, costs),
+        (f"cellinfo.cell_info_arrays {args.dataset}", costs),
+        (f"feature_tensor (costs incl.) {args.dataset}",
+         lambda: encoding.feature_tensor(codes, args.dataset)),
         ("feature_tensor_from_cellinfo", lambda: encoding.feature_tensor_from_cellinfo(
             codes, flops, params)),
         ("feature_tensor_from_cellinfo faithful=True",
          lambda: encoding.feature_tensor_from_cellinfo(codes, flops, params, faithful=True)),
     ]
-    if has_cellinfo:
-        cases.insert(1, (f"feature_tensor (costs incl.) {args.dataset}",
-                         lambda: encoding.feature_tensor(codes, args.dataset)))
     cases += [
         ("onehot", lambda: encoding.onehot(codes)),
         ("adjacency_onehot", lambda: encoding.adjacency_onehot(codes)),
