@@ -45,7 +45,7 @@ import itertools
 import multiprocessing
 import operator
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -770,6 +770,29 @@ def enumerate_space(max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES
                           "adjacency": adjacency, "ops_labels": ops_labels,
                           "num_edges": packed[:, :_V * _V].sum(axis=1, dtype=np.int64)})
     return frame.sort_values("hash", ignore_index=True)
+
+
+def pad_vertex_lists(costs: Sequence[Mapping[str, Sequence[int]]],
+                     modules: Sequence[str]) -> np.ndarray:
+    """Per-vertex values of each module (the NAR authors' layout: one dict per cell,
+    ``{module: [value of vertex 0, 1, ...]}``) as int64 ``(N, len(modules), 7)``, zero-padded
+    after each cell's last vertex.
+
+    A module missing from a record's dict raises KeyError, more than 7 values ValueError;
+    both name the record's position in ``costs``.
+    """
+    out = np.zeros((len(costs), len(modules), MAX_VERTICES), dtype=np.int64)
+    for row, per_module in enumerate(costs):
+        for m, module in enumerate(modules):
+            if module not in per_module:
+                raise KeyError(f"record {row} has no values for module {module!r}; it lists "
+                               f"{sorted(per_module)}")
+            values = per_module[module]
+            if len(values) > MAX_VERTICES:
+                raise ValueError(f"record {row} lists {len(values)} values for {module}; "
+                                 f"NB101 cells have at most {MAX_VERTICES} vertices")
+            out[row, m, :len(values)] = values
+    return out
 
 
 def read_space(path: str | os.PathLike | None = None) -> pd.DataFrame:

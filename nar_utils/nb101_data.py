@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 
 from .benchmarks import EMBEDDED, ENV_DATA_DIR, resolve_data_dir
-from .nb101 import LABEL_TO_OP, MAX_VERTICES, OP_TO_LABEL, SPACE_RELPATH, read_space
+from .nb101 import LABEL_TO_OP, OP_TO_LABEL, SPACE_RELPATH, pad_vertex_lists, read_space
 
 #: Training budgets (epochs) of NAS-Bench-101.
 EPOCHS: tuple[int, ...] = (4, 12, 36, 108)
@@ -1020,18 +1020,14 @@ def _vertex_array(path: Path, records: list[tuple[str, Mapping]], key: str,
                   modules: tuple[str, ...]) -> np.ndarray | None:
     if not all(key in record for _, record in records):
         return None
-    out = np.zeros((len(records), len(modules), MAX_VERTICES), dtype=np.int64)
-    for row, (module_hash, record) in enumerate(records):
+    for module_hash, record in records:
         if tuple(record[key]) != modules:
             raise ValueError(f"{path}: hash {module_hash} lists {key} for modules "
                              f"{sorted(record[key])}, the first record for {list(modules)}")
-        for m, module in enumerate(modules):
-            values = record[key][module]
-            if len(values) > out.shape[2]:
-                raise ValueError(f"{path}: hash {module_hash} lists {len(values)} {key} of "
-                                 f"{module}; NB101 cells have at most {out.shape[2]} vertices")
-            out[row, m, :len(values)] = values
-    return out
+    try:
+        return pad_vertex_lists([record[key] for _, record in records], modules)
+    except ValueError as err:
+        raise ValueError(f"{path}, {key}: {err}") from None
 
 
 def read_nar_nb101_json(path: str | os.PathLike) -> NB101Benchmark:

@@ -88,7 +88,7 @@ import torch
 from torch import nn
 
 from .nb101 import (CONV1X1, CONV3X3, INPUT, LABEL_TO_OP, MAX_VERTICES, MAXPOOL3X3, OUTPUT, PAD,
-                    pack_strings)
+                    pack_strings, pad_vertex_lists)
 
 V = MAX_VERTICES
 IMAGE_CHANNELS = 3
@@ -783,16 +783,12 @@ def read_nar_json(path: str | os.PathLike) -> list[dict]:
 def nar_arrays(records: Sequence[Mapping]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """``(hashes, flops, params)`` from NAR records, per-vertex lists padded into int64
     ``(N, 9, 7)`` (vertices at their index, zeros after the output)."""
-    flops = np.zeros((len(records), NUM_MODULES, V), dtype=np.int64)
-    params = np.zeros_like(flops)
     for i, record in enumerate(records):
-        try:
-            for k, name in enumerate(MODULE_NAMES):
-                row_flops, row_params = record["vertex_flops"][name], record["vertex_params"][name]
-                flops[i, k, :len(row_flops)] = row_flops
-                params[i, k, :len(row_params)] = row_params
-        except KeyError as err:
-            raise KeyError(f"record {i} lacks {err}; record keys: {sorted(record)}") from None
+        missing = [key for key in ("vertex_flops", "vertex_params") if key not in record]
+        if missing:
+            raise KeyError(f"record {i} lacks {missing}; record keys: {sorted(record)}")
+    flops = pad_vertex_lists([r["vertex_flops"] for r in records], MODULE_NAMES)
+    params = pad_vertex_lists([r["vertex_params"] for r in records], MODULE_NAMES)
     return [str(r.get("unique_hash")) for r in records], flops, params
 
 

@@ -291,3 +291,19 @@ def test_enumeration_of_the_whole_space_gives_the_tables_cells(space):
 def test_enumeration_arguments_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):
         nb101.enumerate_packed(**kwargs)
+
+
+def test_pad_vertex_lists_pads_and_names_the_bad_record():
+    modules = ("stack0/module0", "stack0/module1")
+    costs = [{"stack0/module0": [1, 2], "stack0/module1": [3, 4, 5]},
+             {"stack0/module1": [6], "stack0/module0": [7, 8, 9, 10, 11, 12, 13]}]
+    out = nb101.pad_vertex_lists(costs, modules)
+    assert out.shape == (2, 2, 7) and out.dtype == np.int64
+    assert out[0].tolist() == [[1, 2, 0, 0, 0, 0, 0], [3, 4, 5, 0, 0, 0, 0]]
+    assert out[1].tolist() == [[7, 8, 9, 10, 11, 12, 13], [6, 0, 0, 0, 0, 0, 0]]
+    with pytest.raises(KeyError, match="record 1 has no values for module 'stack0/module1'"):
+        nb101.pad_vertex_lists([costs[0], {"stack0/module0": [1]}], modules)
+    with pytest.raises(ValueError, match="record 0 lists 8 values for stack0/module0; NB101 "
+                                         "cells have at most 7 vertices"):
+        nb101.pad_vertex_lists([{"stack0/module0": list(range(8)), "stack0/module1": []}],
+                               modules)
