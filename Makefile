@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 book: setup
-	$(BIN)/python -m nar_utils.runner book --profile $(PROFILE)
+	$(BIN)/python -m nar_utils.reproduce.runner book --profile $(PROFILE)
 
 test: setup
 	$(BIN)/python -m pytest

@@ -1,24 +1,28 @@
-"""nar_utils: the code behind the NAR book (one namespace: ``import nar_utils as nar``)."""
-from . import (benchmarks, cellinfo, encoding, isomorphism, metrics, model, nb101, nb101_data,
-               nb101_encoding, nb101_network, networks, predictors, runs, sampler, search,
-               spaces, train)
-from .benchmarks import DATASETS, NB201Benchmark, load_benchmark
-from .cellinfo import cell_info_arrays, network_totals
-from .encoding import OP_PENTAGON, feature_tensor, graph_encoding, onehot, path_encoding
-from .metrics import kendall_tau, spearman_rho
-from .model import NAR, NARConfig
-from .networks import NetworkConfig, build_network
-from .predictors import evaluate, make_predictor, split_indices
-from .runs import seed_everything, try_device
-from .search import BudgetExhausted, Ledger, ledger_for
-from .spaces import (
-    EDGES,
-    NUM_ARCHS,
-    OPS,
-    arch_str_from_op_code,
-    format_arch_str,
-    op_code_from_arch_str,
-    parse_arch_str,
-)
+"""nar_utils: the code behind the NAR book (one namespace: ``import nar_utils as nar``).
+
+One room per role; each subpackage loads when first used, so ``import nar_utils`` imports
+neither torch nor pandas::
+
+    nar_utils/
+      metrics.py    ranking metrics and the one tier rule      runtime.py   seeds, devices
+      spaces/       what a cell is: SearchSpace, nb201/, nb101/ (space, network, cellinfo,
+                    encoding, ...)
+      benchmarks/   what a cell scored: datadir (the data-directory rule), task (the
+                    reported -> label table), nb201, nb101, convert, formats/
+      predictors/   one contract (base), baselines, nar/ (model, train, predictor)
+      search/       ledger, blackbox, multifidelity, guided, sampler, protocol
+      reproduce/    book machinery (records, runner, grid, anchors): notebooks only
+"""
+from nar_utils._lazy import lazy
 
 __version__ = "0.1.0"
+
+__getattr__, __dir__ = lazy(__name__, (
+    "benchmarks", "metrics", "predictors", "reproduce", "runtime", "search", "spaces"), {
+    "get_space": "spaces",
+    "load_benchmark": "benchmarks", "tasks": "benchmarks.task",
+    "evaluate": "predictors", "make_predictor": "predictors", "split_indices": "predictors",
+    "BudgetExhausted": "search", "Ledger": "search", "ledger_for": "search",
+    "kendall_tau": "metrics", "spearman_rho": "metrics",
+    "seed_everything": "runtime", "try_device": "runtime",
+})

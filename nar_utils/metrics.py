@@ -182,19 +182,21 @@ def n_at_k(y_true, y_pred, k: int) -> int:
     return int(true_ranks(y_true)[top_k_indices(y_pred, k)].min())
 
 
-def tiers_from_scores(y, n_tiers: int = 5) -> np.ndarray:
+def tiers_from_scores(y, n_tiers: int = 5, allow_empty_tiers: bool = False) -> np.ndarray:
     """Split architectures into ``n_tiers`` equal-size quality tiers; tier 0 = best.
 
     The architectures are sorted by ``y`` descending (equal values: listed order) and the
     ``i``-th of ``N`` goes to tier ``floor(i * n_tiers / N)``, so tier sizes differ by at most
-    one (the paper's tiers 1..5 are indices 0..4 here).
+    one (the paper's tiers 1..5 are indices 0..4 here). Fewer than ``n_tiers`` scores leave
+    some tiers empty, which is an error unless ``allow_empty_tiers`` (a search scoring a
+    small batch).
     """
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D, got shape {y.shape}")
     if isinstance(n_tiers, bool) or not isinstance(n_tiers, (int, np.integer)) or n_tiers < 1:
         raise ValueError(f"n_tiers must be a positive int, got {n_tiers!r}")
-    if len(y) < n_tiers:
+    if len(y) < n_tiers and not allow_empty_tiers:
         raise ValueError(f"need at least n_tiers={n_tiers} scores to fill every tier, "
                          f"got {len(y)}")
     if np.isnan(y).any():

@@ -24,16 +24,16 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def table(data_dir: Path) -> nar.NB201Benchmark:
+def table(data_dir: Path) -> nar.benchmarks.NB201Benchmark:
     """The NB201 table source."""
-    path = data_dir / nar.benchmarks.TABLE_RELPATH
+    path = data_dir / nar.benchmarks.nb201.TABLE_RELPATH
     if not path.is_file():
         pytest.skip(f"no NB201 table at {path}")
     return nar.benchmarks.load_table(path)
 
 
 @pytest.fixture(scope="session")
-def embedded() -> nar.NB201Benchmark:
+def embedded() -> nar.benchmarks.NB201Benchmark:
     """The embedded analog-nasbench source (installed with the package)."""
     return nar.load_benchmark("embedded")
 
@@ -41,7 +41,7 @@ def embedded() -> nar.NB201Benchmark:
 @pytest.fixture(scope="session")
 def built_book():
     """Execute every notebook (CI profile) and build the HTML book, once per test session."""
-    from nar_utils import runner
+    from nar_utils.reproduce import runner
 
     return runner.run_all("ci", progress=False), runner.build_book(strict=True)
 

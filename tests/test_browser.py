@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nar_utils import runner
+from nar_utils.reproduce import runner
 
 pytestmark = [pytest.mark.book]
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from nar_utils import runner, runs
+from nar_utils.reproduce import records, runner
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.book]
 
@@ -11,14 +11,18 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.book]
 def test_every_notebook_executes_and_writes_a_record(built_book):
     executed, _ = built_book
     assert [p.stem for p in executed] == [p.stem for p in runner.notebook_paths()]
-    records = {r["notebook"]: r for r in runs.read_records(runner.OUTPUT_DIR)}
+    by_notebook = {r["notebook"]: r for r in records.read_records(runner.OUTPUT_DIR)}
     for path in executed:
         nb = json.loads(path.read_text())
         errors = [o for c in nb["cells"] for o in c.get("outputs", [])
                   if o.get("output_type") == "error"]
         assert not errors, f"{path.name} has error outputs"
-        assert path.name in records, f"{path.name} wrote no run record"
-        assert records[path.name]["git_sha"] is None or len(records[path.name]["git_sha"]) == 40
+        assert path.name in by_notebook, f"{path.name} wrote no run record"
+        sha = by_notebook[path.name]["git_sha"]
+        assert sha is None or len(sha) == 40
+        # the record carries every declared parameter as it ran (captured, not retyped)
+        declared = runner.notebook_parameters(runner.resolve_notebook(path.stem))
+        assert set(by_notebook[path.name]["parameters"]) == set(declared), path.name
 
 
 def test_book_pages_exist_and_show_real_numbers(built_book):

@@ -1,0 +1,6 @@
+"""Book machinery, imported by the notebooks only: run records (:mod:`.records`), the
+notebook runner (:mod:`.runner`), parameter sweeps (:mod:`.grid`) and every published figure
+the book sets beside its own (:mod:`.anchors`)."""
+from nar_utils._lazy import lazy
+
+__getattr__, __dir__ = lazy(__name__, ("anchors", "grid", "records", "runner"))

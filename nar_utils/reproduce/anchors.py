@@ -1,0 +1,217 @@
+"""Published figures the book's results are set beside ("anchors").
+
+Each anchor names where it was published. None of them is used to tune anything; the book
+prints them next to its own recorded numbers. Figures marked ``verified=False`` were taken
+from secondary descriptions of the papers and have not been checked against the papers here.
+:func:`anchor_table` sets them beside the figures of a set of run records (chapter 06).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nar_utils.benchmarks.task import label_dataset
+
+NB201_SOURCE = "nb201-table"  # the published NAS-Bench-201 figures describe this source only
+NB101 = "nb101"  # the key of NAS-Bench-101 figures (one dataset, CIFAR-10) among dataset names
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """One published figure: ``claim`` in words, ``values`` by dataset."""
+
+    key: str
+    source: str
+    claim: str
+    values: dict[str, float | str]
+    verified: bool = False
+
+
+ANCHORS: tuple[Anchor, ...] = (
+    Anchor("nb201-optimum-test", "NAS-Bench-201 (Dong & Yang, 2020)",
+           "best 200-epoch test accuracy in the space",
+           {"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31}),
+    Anchor("nb201-optimum-valid", "NAS-Bench-201 (Dong & Yang, 2020)",
+           "best 200-epoch validation accuracy in the space",
+           {"cifar10": 91.61, "cifar100": 73.49, "ImageNet16-120": 46.73}),
+    Anchor("nar-claim-nb201", "NAR (Guo et al., 2022)",
+           "NAR's search finds the optimal architecture (test accuracy)",
+           {"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31}),
+    Anchor("nar-claim-nb101", "NAR (Guo et al., 2022)",
+           "on NAS-Bench-101, NAR finds an architecture in the top 0.01 per mille",
+           {NB101: "top 0.01 ‰"}),
+    Anchor("nar-successor-nb201", "NAR's successor (same authors)",
+           "NB201 test accuracy at 1,000 queries",
+           {"cifar10": 94.35, "cifar100": 73.22, "ImageNet16-120": 46.93}),
+    Anchor("renas-nb101", "ReNAS (Xu et al., 2021)",
+           "NB101 test accuracy at 0.1 % labels", {NB101: "93.95 ± 0.11"}),
+)
+
+#: Mean test accuracy (%) of the final choice under the NB201 paper protocol, as reported in
+#: the NAS-Bench-201 paper (Dong & Yang, ICLR 2020, Table 5): as reported, unverified.
+PAPER_PROTOCOL_REPORTED: dict[str, dict[str, float]] = {
+    "rea": {"cifar10": 93.92, "cifar100": 71.84, "ImageNet16-120": 45.54},
+    "random": {"cifar10": 93.70, "cifar100": 71.04, "ImageNet16-120": 44.57},
+    "reinforce": {"cifar10": 93.85, "cifar100": 71.71, "ImageNet16-120": 45.24},
+    "bohb": {"cifar10": 93.61, "cifar100": 70.85, "ImageNet16-120": 44.42},
+}
+REPORTED_LABEL = "as reported, unverified"
+
+
+def anchor(key: str) -> Anchor:
+    """The anchor named ``key``."""
+    for item in ANCHORS:
+        if item.key == key:
+            return item
+    raise KeyError(f"no anchor {key!r}; anchors: {', '.join(a.key for a in ANCHORS)}")
+
+
+def published_optima() -> dict[tuple[str, str], float]:
+    """Best 200-epoch accuracies (%) over the space as published with NAS-Bench-201, keyed by
+    the (dataset, metric) they were measured on (validation figures on the label dataset)."""
+    out = {}
+    for dataset, value in anchor("nb201-optimum-valid").values.items():
+        out[(label_dataset(dataset), "valid-accuracy")] = value
+    for dataset, value in anchor("nb201-optimum-test").values.items():
+        out[(dataset, "test-accuracy")] = value
+    return out
+
+
+def add_published_optima(optima: pd.DataFrame, source: str) -> pd.DataFrame:
+    """:func:`nar_utils.benchmarks.optima` with a 'published' column: the published optimum of
+    each (dataset, metric) row for the NB201 table, NaN for other sources (whose training
+    differs from NAS-Bench-201's)."""
+    published = published_optima()
+    out = optima.copy()
+    out["published"] = [published.get((d, m), np.nan) if source == NB201_SOURCE else np.nan
+                        for d, m in zip(out["dataset"], out["metric"])]
+    return out
+
+
+# == filling the table of anchors from run records ===========================================
+
+
+def scale(record: dict) -> str:
+    """'paper scale' for records of the GPU profile (paper-sized NAR), else 'CPU profile'."""
+    return "paper scale" if record["parameters"].get("nar_config") == "paper" else "CPU profile"
+
+
+def data_source(record: dict) -> str:
+    """The benchmark source a record's numbers come from ('nb201-table', 'analog-nasbench', ...)."""
+    return record["metrics"].get("source") or "?"
+
+
+def profile(record: dict) -> str:
+    """Scale and data source: records differing in either are never averaged together."""
+    return f"{scale(record)} · {data_source(record)}"
+
+
+def source_of(record: dict) -> str:
+    """A short citation of a record: file, device, profile and commit."""
+    return f"{Path(record.get('path', '?')).name} ({record.get('device', '?')}, " \
+           f"{profile(record)}, {str(record.get('git_sha') or '?')[:8]})"
+
+
+def _fmt(values) -> str:
+    values = [float(v) for v in values if v is not None and np.isfinite(v)]
+    if not values:
+        return "–"
+    spread = f" ± {np.std(values):.2f} (n={len(values)})" if len(values) > 1 else ""
+    return f"{np.mean(values):.2f}{spread}"
+
+
+def _rows(records, notebook: str, key: str, **columns) -> pd.DataFrame:
+    return pd.DataFrame([{**row, **{name: fn(r) for name, fn in columns.items()}}
+                         for r in records if r["notebook"] == f"{notebook}.ipynb"
+                         and not r["metrics"].get("skipped")
+                         for row in r["metrics"].get(key, [])])
+
+
+def anchor_table(records: list[dict], anchors: tuple[Anchor, ...] = ANCHORS) -> pd.DataFrame:
+    """One row per anchor and dataset: the published figure beside ours, and our records.
+
+    ``records`` are run records as :func:`nar_utils.reproduce.records.read_records` returns
+    them. The
+    NAS-Bench-201 anchors are filled only from records of the NAS-Bench-201 table; records of
+    another source (the embedded ``analog-nasbench``) are named in the row instead, since
+    their accuracies are a different benchmark's. The NAS-Bench-101 anchors use paper-scale
+    records of chapter 05 when there are any, else the CPU profile's. A dash: not run.
+    """
+    info = {"record": source_of, "data_source": data_source, "profile": profile}
+    optima = _rows(records, "01_data", "optima", **info)
+    search = _rows(records, "04_search", "final", **info)
+    paper = _rows(records, "04_search", "paper_protocol", **info)
+    nb101_search = _rows(records, "05_nasbench101", "search", **info,
+                         subset_cells=lambda r: r["metrics"].get("subset_cells"))
+    nb101_ranking = _rows(records, "05_nasbench101", "ranking", **info)
+    if len(nb101_search) and nb101_search["profile"].str.startswith("paper").any():
+        nb101_search = nb101_search[nb101_search["profile"].str.startswith("paper")]
+        nb101_ranking = nb101_ranking[nb101_ranking["profile"].str.startswith("paper")]
+    nb201 = {name: frame[frame["data_source"] == NB201_SOURCE] if len(frame) else frame
+             for name, frame in (("optima", optima), ("search", search), ("paper", paper))}
+    nar_runs = nb201["search"][nb201["search"]["method"] == "nar-sampler"] \
+        if len(nb201["search"]) else nb201["search"]
+    others = sorted({data_source(r) for r in records if data_source(r) != NB201_SOURCE
+                     and r["notebook"] in ("01_data.ipynb", "04_search.ipynb")})
+    not_run_nb201 = (f"not run on NAS-Bench-201 in this build (its records use "
+                     f"{', '.join(others)}, another benchmark)" if others
+                     else "not run in this build")
+
+    rows = []
+    for anchor in anchors:
+        for dataset, published in anchor.values.items():
+            ours, origin = "–", "not run in this build" if dataset == NB101 else not_run_nb201
+            hit = pd.DataFrame()
+            if anchor.key.startswith("nb201-optimum") and len(nb201["optima"]):
+                metric = "test-accuracy" if anchor.key.endswith("test") else "valid-accuracy"
+                name = dataset if metric == "test-accuracy" else label_dataset(dataset)
+                optima_ = nb201["optima"]
+                hit = optima_[(optima_["dataset"] == name) & (optima_["metric"] == metric)]
+                if len(hit):
+                    ours = f"{hit['best'].iloc[0]:.2f}"
+            elif anchor.key in ("nar-claim-nb201", "nar-successor-nb201") and len(nar_runs):
+                hit = nar_runs[nar_runs["dataset"] == dataset]
+                if len(hit) and anchor.key == "nar-claim-nb201":
+                    optima_ = nb201["optima"]
+                    optimum = optima_[(optima_["dataset"] == dataset) &
+                                      (optima_["metric"] == "test-accuracy")]["best"] \
+                        if len(optima_) else pd.Series(dtype=float)
+                    found = f"{int((np.abs(hit['test_value'] - optimum.iloc[0]) < 1e-6).sum())}" \
+                        if len(optimum) else "?"
+                    ours = (f"ours {_fmt(hit['test_value'])}; oracle {_fmt(hit['oracle_test'])}"
+                            f" (rank {hit['oracle_rank'].median():.0f}); optimum chosen in "
+                            f"{found}/{len(hit)} runs at {int(hit['budget'].max())} queries")
+                elif len(hit):
+                    budget = int(hit["budget"].iloc[(hit["budget"] - 1000).abs().argmin()])
+                    hit = hit[hit["budget"] == budget]
+                    ours = f"{_fmt(hit['test_value'])} at {budget} queries"
+            elif anchor.key == "nar-claim-nb101" and len(nb101_search):
+                hit = nb101_search[nb101_search["method"] == "NAR tier sampler"]
+                if len(hit):
+                    per_mille = 1000 * hit["rank"] / hit["subset_cells"]
+                    ours = (f"validation {_fmt(hit['val_acc'])} %, rank "
+                            f"{hit['rank'].median():.0f} of {int(hit['subset_cells'].iloc[0]):,}"
+                            f" subset cells (top {per_mille.median():.2f} ‰ of the subset) at "
+                            f"{int(hit['queries'].max())} queries; no test accuracy")
+            elif anchor.key == "renas-nb101" and len(nb101_ranking):
+                hit = nb101_ranking[nb101_ranking["labels"] == nb101_ranking["labels"].min()]
+                best = hit.groupby("predictor")["tau"].mean().sort_values(ascending=False)
+                ours = (f"not comparable (no test accuracy); ranking tau at "
+                        f"{int(hit['labels'].iloc[0])} labels: " +
+                        ", ".join(f"{k} {v:.3f}" for k, v in best.items()))
+            if len(hit) and ours != "–":
+                origin = "; ".join(hit["record"].unique())
+            rows.append({"anchor": anchor.claim, "source": anchor.source, "dataset": dataset,
+                         "published": published if isinstance(published, str)
+                         else f"{published:.2f}", "ours": ours, "records": origin})
+    if len(nb201["paper"]):
+        for (method, dataset), g in nb201["paper"].groupby(["method", "dataset"]):
+            rows.append({"anchor": f"NAS-Bench-201 paper protocol: {method}",
+                         "source": "NAS-Bench-201 (Dong & Yang, 2020), unverified",
+                         "dataset": dataset, "published": f"{g['reported'].iloc[0]:.2f}",
+                         "ours": _fmt(g["test"]), "records": "; ".join(g["record"].unique())})
+    return pd.DataFrame(rows, columns=["anchor", "source", "dataset", "published", "ours",
+                                       "records"])

@@ -1,0 +1,216 @@
+"""Execute the book's notebooks with papermill and build the book.
+
+Usage (from the repository root)::
+
+    python -m nar_utils.reproduce.runner book              # CPU profile: run notebooks, build HTML
+    python -m nar_utils.reproduce.runner book --profile gpu    # paper scale (params/gpu.yaml)
+    python -m nar_utils.reproduce.runner run 01_data -p dataset=cifar100
+    python -m nar_utils.reproduce.runner build                 # build HTML from executed notebooks
+
+Executed notebooks and their run records go to ``book/notebooks/`` (the runner sets
+``NAR_RUN_DIR`` so that each notebook writes ``<name>.json`` beside its executed copy).
+Papermill only warns about an unknown parameter; this runner refuses it, checking names
+against the notebook's cell tagged ``parameters``.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK_DIR = ROOT / "notebooks"
+PARAMS_DIR = NOTEBOOK_DIR / "params"
+OUTPUT_DIR = ROOT / "book" / "notebooks"
+BUILD_DIR = ROOT / "_build"
+
+
+def notebook_paths(notebook_dir: Path = NOTEBOOK_DIR) -> list[Path]:
+    """The book's notebooks in reading order (``NN_name.ipynb``)."""
+    return sorted(p for p in notebook_dir.glob("[0-9][0-9]_*.ipynb"))
+
+
+def resolve_notebook(name: str, notebook_dir: Path = NOTEBOOK_DIR) -> Path:
+    """``'01_data'``, ``'01_data.ipynb'`` or a path -> the notebook's path."""
+    path = Path(name)
+    if path.suffix == ".ipynb" and path.is_file():
+        return path
+    candidate = notebook_dir / f"{path.stem}.ipynb"
+    if candidate.is_file():
+        return candidate
+    names = ", ".join(p.stem for p in notebook_paths(notebook_dir))
+    raise FileNotFoundError(f"no notebook {name!r} in {notebook_dir}; notebooks: {names}")
+
+
+def notebook_parameters(path: Path) -> dict[str, Any]:
+    """Names and default values of the notebook's ``parameters`` cell (exactly one)."""
+    nb = json.loads(Path(path).read_text())
+    cells = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{path}: expected exactly one cell tagged 'parameters', "
+                         f"found {len(cells)}")
+    source = "".join(cells[0]["source"])
+    params: dict[str, Any] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], ast.Name):
+            params[node.targets[0].id] = ast.literal_eval(node.value)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            params[node.target.id] = ast.literal_eval(node.value)
+        else:
+            raise ValueError(f"{path}: the parameters cell must hold flat literal assignments "
+                             f"only; line {node.lineno} is not one")
+    return params
+
+
+def check_parameters(path: Path, overrides: Mapping[str, Any]) -> None:
+    """Refuse parameter names the notebook does not declare (papermill only warns)."""
+    known = notebook_parameters(path)
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise ValueError(f"{Path(path).name}: unknown parameter(s) {', '.join(unknown)}; "
+                         f"the notebook's parameters are: {', '.join(known)}")
+
+
+def load_profile(profile: str | Path) -> dict[str, dict[str, Any]]:
+    """Per-notebook overrides from ``notebooks/params/<profile>.yaml`` (or a YAML path)."""
+    path = Path(profile)
+    if path.suffix not in (".yaml", ".yml"):
+        path = PARAMS_DIR / f"{profile}.yaml"
+    if not path.is_file():
+        choices = ", ".join(p.stem for p in sorted(PARAMS_DIR.glob("*.yaml")))
+        raise FileNotFoundError(f"no parameter profile {str(profile)!r}; profiles: {choices}")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) or v is None
+                                             for v in data.values()):
+        raise ValueError(f"{path}: expected a mapping notebook name -> {{parameter: value}}")
+    return {str(k): dict(v or {}) for k, v in data.items()}
+
+
+def run_notebook(name: str | Path, parameters: Mapping[str, Any] | None = None,
+                 output_dir: Path = OUTPUT_DIR, kernel_name: str = "python3",
+                 progress: bool = True) -> Path:
+    """Execute one notebook with papermill into ``output_dir``; returns the executed copy.
+
+    Raises papermill's ``PapermillExecutionError`` (the executed copy, with the error in it,
+    is still written) when a cell fails.
+    """
+    import papermill as pm
+
+    path = resolve_notebook(str(name))
+    parameters = dict(parameters or {})
+    check_parameters(path, parameters)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    out = output_dir / path.name
+    env_before = os.environ.get("NAR_RUN_DIR")
+    os.environ["NAR_RUN_DIR"] = str(output_dir.resolve())
+    try:
+        pm.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
+                            kernel_name=kernel_name, progress_bar=progress)
+    finally:
+        if env_before is None:
+            os.environ.pop("NAR_RUN_DIR", None)
+        else:
+            os.environ["NAR_RUN_DIR"] = env_before
+    return out
+
+
+def run_all(profile: str = "cpu", output_dir: Path = OUTPUT_DIR,
+            only: list[str] | None = None, progress: bool = True) -> list[Path]:
+    """Execute every notebook (or ``only`` those) with a profile's parameters, in order."""
+    overrides = load_profile(profile)
+    paths = notebook_paths()
+    unknown = sorted(set(overrides) - {p.stem for p in paths})
+    if unknown:
+        raise ValueError(f"profile {profile!r} names unknown notebooks {unknown}; notebooks: "
+                         f"{', '.join(p.stem for p in paths)}")
+    if only:
+        paths = [resolve_notebook(n) for n in only]
+    done = []
+    for path in paths:
+        start = time.perf_counter()
+        print(f"[runner] executing {path.name} (profile {profile})", flush=True)
+        done.append(run_notebook(path, overrides.get(path.stem, {}), output_dir,
+                                 progress=progress))
+        print(f"[runner] {path.name} done in {time.perf_counter() - start:.1f} s", flush=True)
+    return done
+
+
+def write_build_environment(root: Path = ROOT) -> Path:
+    """Write ``book/generated/pip-freeze.txt`` (the packages of this build) for the
+    reproduce page."""
+    out = root / "book" / "generated" / "pip-freeze.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    freeze = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+                            capture_output=True, text=True, check=True).stdout
+    out.write_text(f"# python {sys.version.split()[0]}\n{freeze}")
+    return out
+
+
+def build_book(root: Path = ROOT, strict: bool = True) -> Path:
+    """Build the HTML book with jupyter-book; warnings (broken refs) fail when ``strict``."""
+    write_build_environment(root)
+    exe = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--path-output",
+           str(root), "--builder", "html", "--all"]
+    if strict:
+        cmd += ["-W", "--keep-going"]
+    subprocess.run(cmd, check=True)
+    index = root / "_build" / "html" / "index.html"
+    if not index.is_file():
+        raise RuntimeError(f"jupyter-book finished but {index} is missing")
+    return index
+
+
+def _parse_overrides(items: list[str]) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"-p expects name=value, got {item!r}")
+        out[key] = yaml.safe_load(value)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nar_utils.reproduce.runner",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_book = sub.add_parser("book", help="execute all notebooks, then build the HTML book")
+    p_book.add_argument("--profile", default="cpu", help="notebooks/params/<profile>.yaml")
+    p_run = sub.add_parser("run", help="execute one notebook")
+    p_run.add_argument("notebook")
+    p_run.add_argument("-p", "--param", action="append", default=[], help="name=value")
+    p_run.add_argument("--profile", default=None)
+    sub.add_parser("build", help="build the HTML book from the executed notebooks")
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    if args.command == "book":
+        run_all(args.profile)
+        index = build_book()
+        print(f"[runner] book built in {time.perf_counter() - start:.1f} s: {index}")
+    elif args.command == "run":
+        params = load_profile(args.profile).get(Path(args.notebook).stem, {}) \
+            if args.profile else {}
+        params.update(_parse_overrides(args.param))
+        out = run_notebook(args.notebook, params)
+        print(f"[runner] executed notebook: {out}")
+    else:
+        index = build_book()
+        print(f"[runner] book built: {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The papermill runner and run records, on tiny notebooks the tests write."""
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from nar_utils import runtime
+from nar_utils.reproduce import records, runner
+
+
+def _notebook(path, params_src, body_src):
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    cell = new_code_cell(params_src)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, new_code_cell(body_src)]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_parameters_are_read_from_the_tagged_cell(tmp_path):
+    nb = _notebook(tmp_path / "01_t.ipynb", "seed = 0  # seed\nname = 'a'\nsizes = [1, 2]", "")
+    assert runner.notebook_parameters(nb) == {"seed": 0, "name": "a", "sizes": [1, 2]}
+
+
+def test_parameters_cell_must_be_flat_literals(tmp_path):
+    nb = _notebook(tmp_path / "01_t.ipynb", "seed = 0\nimport os", "")
+    with pytest.raises(ValueError, match="line 2"):
+        runner.notebook_parameters(nb)
+
+
+def test_unknown_parameter_is_refused_before_running(tmp_path):
+    nb = _notebook(tmp_path / "01_t.ipynb", "seed = 0", "raise SystemExit('must not run')")
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) sed.*parameters are: seed"):
+        runner.run_notebook(nb, {"sed": 1}, output_dir=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out" / "01_t.ipynb").exists()
+
+
+def test_run_injects_parameters_and_writes_record(tmp_path):
+    body = ("import nar_utils as nar\n"
+            "records = nar.reproduce.records\n"
+            "records.write_record(records.record_path('01_t'), notebook='01_t.ipynb',\n"
+            "    parameters={'seed': seed}, metrics={'twice': 2 * seed})")
+    nb = _notebook(tmp_path / "01_t.ipynb", "seed = 0", body)
+    out = runner.run_notebook(nb, {"seed": 21}, output_dir=tmp_path / "out", progress=False)
+    assert out.is_file()
+    (record,) = records.read_records(tmp_path / "out")
+    assert record["parameters"] == {"seed": 21} and record["metrics"] == {"twice": 42}
+    for key in ("git_sha", "git_dirty", "device", "packages", "started", "finished"):
+        assert key in record
+    assert record["packages"]["numpy"]
+
+
+def test_failing_notebook_leaves_its_error_notebook(tmp_path):
+    import papermill as pm
+
+    nb = _notebook(tmp_path / "01_t.ipynb", "seed = 0", "raise RuntimeError('boom 17')")
+    with pytest.raises(pm.PapermillExecutionError, match="boom 17"):
+        runner.run_notebook(nb, {}, output_dir=tmp_path / "out", progress=False)
+    executed = json.loads((tmp_path / "out" / "01_t.ipynb").read_text())
+    assert "boom 17" in json.dumps(executed)
+
+
+def test_profiles_name_real_notebooks_and_parameters():
+    notebooks = {p.stem: p for p in runner.notebook_paths()}
+    assert "01_data" in notebooks
+    for profile in ("cpu", "gpu", "ci"):
+        for name, overrides in runner.load_profile(profile).items():
+            assert name in notebooks, f"{profile}.yaml names unknown notebook {name}"
+            runner.check_parameters(notebooks[name], overrides)
+
+
+def test_unknown_profile_lists_choices():
+    with pytest.raises(FileNotFoundError, match="cpu"):
+        runner.load_profile("tpu")
+
+
+def test_record_serialises_numpy_and_nan(tmp_path):
+    import numpy as np
+
+    path = records.write_record(tmp_path, notebook="x.ipynb", parameters={"a": np.int64(3)},
+                             metrics={"v": np.array([1.5, np.nan]), "f": np.float32(2)})
+    data = json.loads(path.read_text())
+    assert data["parameters"]["a"] == 3 and data["metrics"]["v"] == [1.5, None]
+
+
+def test_seed_and_device_helpers():
+    import numpy as np
+
+    assert runtime.seed_everything(5).integers(1000) == np.random.default_rng(5).integers(1000)
+    assert runtime.try_device("cpu") == "cpu" and runtime.try_device("auto") in ("cpu", "cuda")
+    with pytest.raises(ValueError, match="valid"):
+        runtime.try_device("tpu")
+    with pytest.raises(TypeError):
+        runtime.seed_everything(1.5)
+
+
+def test_capture_parameters_reads_the_parameters_cell_names(tmp_path):
+    path = tmp_path / "99_toy.ipynb"
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("seed = 0  # the seed\nsizes = [1, 2]  # sizes")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell("derived = 3")]
+    nbformat.write(nb, path)
+    namespace = {"seed": 7, "sizes": [4], "derived": 3, "nar": object()}
+    params = records.capture_parameters(str(path), namespace)
+    assert params == {"seed": 7, "sizes": [4]}  # injected values, parameter names only
+    namespace["sizes"].append(5)
+    assert params["sizes"] == [4]  # a copy: later changes in the notebook do not leak in
+    with pytest.raises(NameError, match="seed.*not defined yet"):
+        records.capture_parameters(str(path), {"sizes": []})
