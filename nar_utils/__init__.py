@@ -9,6 +9,8 @@ neither torch nor pandas::
                     encoding, ...)
       benchmarks/   what a cell scored: datadir (the data-directory rule), task (the
                     reported -> label table), nb201, nb101, convert, formats/
+      training/     images on the benchmark's splits (or a labelled proxy), its recipe, a
+                    trainer that records learning curves
       predictors/   one contract (base), baselines, nar/ (model, train, predictor)
       search/       ledger, blackbox, multifidelity, guided, sampler, protocol
       reproduce/    book machinery (records, runner, grid, anchors): notebooks only
@@ -18,7 +20,8 @@ from nar_utils._lazy import lazy
 __version__ = "0.1.0"
 
 __getattr__, __dir__ = lazy(__name__, (
-    "benchmarks", "metrics", "predictors", "reproduce", "runtime", "search", "spaces"), {
+    "benchmarks", "metrics", "predictors", "reproduce", "runtime", "search", "spaces",
+    "training"), {
     "get_space": "spaces",
     "load_benchmark": "benchmarks", "tasks": "benchmarks.task",
     "evaluate": "predictors", "make_predictor": "predictors", "split_indices": "predictors",

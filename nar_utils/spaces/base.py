@@ -55,6 +55,13 @@ class SearchSpace(ABC):
         """A readable name of one cell."""
         return ",".join(str(int(v)) for v in np.asarray(row).ravel())
 
+    def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """``count`` cells drawn uniformly from the whole space, as a batch."""
+        raise NotImplementedError(
+            f"search space {self.name!r} cannot draw cells uniformly by itself; sample the "
+            "cells a benchmark holds instead (nar_utils.search.random_search, a Ledger's "
+            "archs)")
+
     def op_choices(self, batch: np.ndarray) -> tuple[tuple[int, ...], ...] | None:
         """Per decision of a cell, the ops that ``batch`` holds there, when the space is a
         product of independent per-edge choices (so cells can be built edge by edge and

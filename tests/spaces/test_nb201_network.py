@@ -143,3 +143,14 @@ def test_bad_inputs_raise_naming_the_valid_choices():
     network = nb201_network.build_network(ARCH0, "ImageNet16-120")
     with pytest.raises(ValueError, match=r"\(B, 3, 16, 16\)"):
         network(torch.zeros(1, 3, 32, 32))
+
+
+def test_a_network_for_other_images_sets_its_classes_and_size():
+    network = nb201_network.build_network(ARCH0, "cifar10", classes=7, image_size=16,
+                                          channels=8, cells_per_stage=1)
+    assert network.config.num_classes == 7 and network.config.input_size == 16
+    with torch.no_grad():
+        assert network(torch.zeros(2, 3, 16, 16)).shape == (2, 7)
+    assert nb201_network.NetworkConfig(ARCH0, "cifar100").num_classes == 100  # the default
+    with pytest.raises(ValueError, match="classes must be a positive int"):
+        nb201_network.NetworkConfig(ARCH0, classes=0)

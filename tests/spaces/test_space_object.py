@@ -74,3 +74,14 @@ def test_nb101_space_reads_packed_cells_and_has_no_edge_choices():
         space.mutate(batch[0], np.random.default_rng(0), ())
     with pytest.raises(ValueError, match="unknown dataset 'cifar100' for space 'nb101'"):
         space.check_dataset("cifar100")
+
+
+def test_sampling_the_whole_space():
+    space = get_space("nb201")
+    cells = space.sample(np.random.default_rng(3), 20000)
+    assert cells.shape == (20000, 6) and cells.dtype == np.int64
+    counts = np.bincount(cells.ravel(), minlength=5) / cells.size
+    np.testing.assert_allclose(counts, 0.2, atol=0.01)  # every op equally likely
+    np.testing.assert_array_equal(space.sample(np.random.default_rng(3), 5), cells[:5])
+    with pytest.raises(NotImplementedError, match="sample the cells a benchmark holds"):
+        get_space("nb101").sample(np.random.default_rng(0), 3)

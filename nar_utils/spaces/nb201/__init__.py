@@ -76,6 +76,10 @@ class NB201Space(SearchSpace):
     def arch_str(self, row: np.ndarray) -> str:
         return format_arch_str(row)
 
+    def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
+        """Every edge's op drawn uniformly: each of the 15,625 cells equally likely."""
+        return rng.integers(NUM_OPS, size=(int(count), NUM_EDGES), dtype=np.int64)
+
     def op_choices(self, batch: np.ndarray) -> tuple[tuple[int, ...], ...]:
         return tuple(tuple(int(c) for c in np.unique(batch[:, e])) for e in range(NUM_EDGES))
 

@@ -83,12 +83,16 @@ class NetworkConfig:
     dataset: str = "cifar10-valid"  # official name: sets classes and input size
     channels: int = DEFAULT_CHANNELS  # C: width of stage 1 (stages are C, 2C, 4C)
     cells_per_stage: int = DEFAULT_CELLS_PER_STAGE  # N: searched cells per stage
+    classes: int | None = None  # output classes; None: the dataset's (a proxy sets its own)
+    image_size: int | None = None  # input height = width; None: the dataset's
 
     def __post_init__(self) -> None:
         self.arch = space.format_arch_str(self.arch)  # validates and normalises
         check_dataset(self.dataset)
-        for name in ("channels", "cells_per_stage"):
+        for name in ("channels", "cells_per_stage", "classes", "image_size"):
             value = getattr(self, name)
+            if value is None and name in ("classes", "image_size"):
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"NetworkConfig.{name} must be a positive int, got {value!r}")
 
@@ -99,12 +103,12 @@ class NetworkConfig:
 
     @property
     def num_classes(self) -> int:
-        return DATASET_SHAPES[self.dataset][0]
+        return self.classes or DATASET_SHAPES[self.dataset][0]
 
     @property
     def input_size(self) -> int:
         """Height (= width) of the input images."""
-        return DATASET_SHAPES[self.dataset][1]
+        return self.image_size or DATASET_SHAPES[self.dataset][1]
 
     @property
     def stage_channels(self) -> tuple[int, ...]:
@@ -227,7 +231,8 @@ def build_network(arch: str | Sequence[int], dataset: str = "cifar10-valid",
     Weights are PyTorch's default initialisation drawn under ``torch.manual_seed(seed)``
     inside a forked RNG state, so the same seed gives the same weights and the caller's global
     RNG is left untouched. ``config_overrides`` go to :class:`NetworkConfig` (``channels``,
-    ``cells_per_stage``).
+    ``cells_per_stage``, and ``classes`` / ``image_size`` for images other than the
+    dataset's, such as a proxy).
     """
     config = NetworkConfig(arch=arch, dataset=dataset, **config_overrides)
     with torch.random.fork_rng(devices=[]):

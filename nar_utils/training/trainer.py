@@ -1,0 +1,522 @@
+"""Train one NAS-Bench-201 network on images with the benchmark's recipe; record its curve.
+
+:func:`train_network` builds the network of a cell (:func:`nar_utils.spaces.nb201.network.
+build_network`, C = 16 and N = 5 by default) for an :class:`~nar_utils.training.splits.
+ImageSplits`, trains it as the benchmark's code does and returns a :class:`TrainResult`: the
+learning curve, one row per epoch, and at the end the network's parameters, FLOPs per image
+and inference latency, as the benchmark records them.
+
+The recipe (:mod:`.recipe`, from the benchmark's ``hyper-opts`` configs):
+
+* SGD, Nesterov momentum 0.9, learning rate 0.1, weight decay 5e-4 on *every* parameter
+  (batch-norm scales and biases included, as the official code passes ``net.parameters()``),
+  cross-entropy loss, batch 256.
+* Cosine learning rate over ``hp.epochs`` epochs, set before every iteration with
+  :func:`~nar_utils.training.recipe.lr_at` ``(hp, epoch, i / iterations)``; as in the
+  official scheduler the rate changes from epoch to epoch only (see :mod:`.recipe`).
+* Each epoch visits the training images in a fresh seeded random order, the last batch
+  smaller when the batch size does not divide them (no image is dropped). A training image
+  is flipped horizontally with probability 1/2, then randomly cropped back to its size from
+  the image padded with ``images.crop_padding`` black pixels (the order of the official
+  ``RandomHorizontalFlip``, ``RandomCrop``), then scaled to 0..1 and normalised with
+  ``images.mean`` / ``images.std``. Evaluation images are only scaled and normalised.
+* After every epoch: the training loss and accuracy accumulated over that epoch's batches
+  (in training mode, as the official code reports them), then loss and accuracy on
+  ``valid`` and ``test`` (where the images have them) in evaluation mode.
+
+Departures a caller chooses, each recorded in ``TrainResult.config``:
+
+* ``num_epochs`` < ``hp.epochs`` stops a run early, on the *same* schedule: the learning rate
+  is still annealed over ``hp.epochs``, so ``num_epochs=12`` of hp='200' is the start of a
+  200-epoch run, not the benchmark's 12-epoch run (use hp='12' for that; its cosine reaches 0
+  at epoch 12).
+* ``batch_size`` replaces the recipe's 256: a different recipe (more, smaller steps at the
+  same learning rates), stored as ``config['batch_size']`` next to ``config['hp']``.
+* ``max_train_images`` trains on a subset of the training split (the same images for every
+  seed).
+
+Reproducibility: weights are drawn under ``seed`` (:func:`build_network`), and every random
+choice of training (order, flips, crops) comes from one ``torch.Generator`` seeded with
+``seed``; the global random states are neither read nor changed. On the CPU, the same
+arguments give the same curve (except its ``seconds``) and the same weights bit for bit; on a
+GPU, mixed precision and non-deterministic kernels make runs differ slightly.
+
+Checkpoints: with ``checkpoint_dir``, the run's state is saved there after every epoch (file
+:data:`CHECKPOINT_NAME`, replaced atomically), and a later call with the same arguments
+continues after the last saved epoch, ending with the numbers and weights an uninterrupted run
+ends with. ``num_epochs`` is not part of a run's identity: ``num_epochs=k`` then ``num_epochs=n``
+with the same directory trains epochs 1..k, then k+1..n.
+
+Reference:
+  X. Dong and Y. Yang, "NAS-Bench-201: Extending the Scope of Reproducible Neural
+  Architecture Search", ICLR 2020 (the recipe follows its released configs and training
+  code, AutoDL-Projects ``lib/procedures/funcs_nasbench.py``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nar_utils.runtime import try_device
+from nar_utils.spaces.nb201 import network as nb201_network
+from nar_utils.spaces.nb201.cellinfo import _module_flops
+from nar_utils.training.images import normalise, random_flip_crop
+from nar_utils.training.recipe import HyperParams, hyperparams, lr_at
+from nar_utils.training.splits import ImageSplits
+
+#: Columns of ``TrainResult.curve``, in order. ``epoch`` counts finished epochs (1-based);
+#: ``lr`` is the learning rate the optimiser had at that epoch's start; losses are mean
+#: cross-entropy, accuracies top-1 in percent; NaN where the images lack the split;
+#: ``seconds`` is the wall time of the epoch (training and evaluation).
+CURVE_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "valid_loss", "valid_acc",
+                 "test_loss", "test_acc", "seconds")
+EVAL_BATCH_SIZE = 512  # evaluation batch: changes no value, only memory and speed
+LATENCY_WARMUP = 2  # untimed batches before timing (allocations, kernel selection)
+LATENCY_REPEATS = 5  # timed batches; the latency is their median
+CHECKPOINT_NAME = "checkpoint.pt"
+CHECKPOINT_FORMAT = "nb201-train-checkpoint-1"
+#: Seed of the choice of the ``max_train_images`` subset: fixed, so that runs of different
+#: seeds see the same images and differ only in initialisation and order.
+SUBSET_SEED = 0
+#: Run fields a checkpoint must match to be continued (``num_epochs`` and the device are not
+#: among them: a run may be extended, or continued elsewhere).
+IDENTITY_FIELDS = ("arch", "dataset", "hp", "seed", "channels", "cells_per_stage",
+                   "batch_size", "max_train_images", "images", "is_proxy", "split_sizes",
+                   "image_size", "num_classes", "mean", "std", "crop_padding",
+                   "images_fingerprint")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train_network` returns."""
+
+    curve: pd.DataFrame  # one row per epoch, columns CURVE_COLUMNS
+    params: int  # trainable parameters
+    params_mb: float  # params / 1e6, the benchmark tables' "MB"
+    flops: int  # FLOPs (multiply-accumulates) per image, cellinfo's convention
+    latency: float  # seconds per batch of hp.batch_size images on `device`, eval mode
+    device: str
+    config: dict[str, Any]  # everything that defines the run (see train_network)
+    model: nn.Module  # the trained network, in eval mode, on `device`
+    resumed_from_epoch: int = 0  # epochs read from a checkpoint (0: a fresh run)
+    checkpoint: Path | None = None  # the checkpoint file, when checkpoint_dir was given
+
+
+# -- inputs ----------------------------------------------------------------------------------
+def _check_positive_int(name: str, value, fix: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}; {fix}")
+    return int(value)
+
+
+def _check_split(images: ImageSplits, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The validated ``(images, labels)`` of one split, or None where it is absent."""
+    part = images.split(name)
+    if part is None:
+        if name == "train":
+            raise ValueError(f"images {images.name!r} have no training split")
+        return None
+    x, y = part
+    x, y = np.asarray(x), np.asarray(y)
+    size = images.image_size
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (size, size, 3):
+        raise ValueError(f"{name} images of {images.name!r} must be uint8 (N, {size}, {size}, 3) "
+                         f"like the training images, got {x.dtype} {x.shape}")
+    if y.ndim != 1 or len(y) != len(x) or y.dtype.kind not in "iu":
+        raise ValueError(f"{name} labels of {images.name!r} must be integers of shape "
+                         f"({len(x)},), got {y.dtype} {y.shape}")
+    if len(y) == 0:
+        raise ValueError(f"{name} split of {images.name!r} is empty; give images or None")
+    bad = y[(y < 0) | (y >= images.num_classes)]
+    if bad.size:
+        raise ValueError(f"{name} label {bad[0]} of {images.name!r} is outside 0.."
+                         f"{images.num_classes - 1} (num_classes = {images.num_classes}); "
+                         "fix the labels or num_classes")
+    if not x.flags.writeable:  # torch.from_numpy warns on (and cannot own) read-only memory
+        x = x.copy()
+    return np.ascontiguousarray(x), y.astype(np.int64)
+
+
+def _fingerprint(splits: dict[str, tuple[np.ndarray, np.ndarray] | None]) -> str:
+    """Hash of the images and labels: another image set never continues this run's
+    checkpoint, even under the same name and sizes."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name, part in splits.items():
+        digest.update(name.encode())
+        if part is not None:
+            for array in part:
+                digest.update(str(array.shape).encode())
+                digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+    return digest.hexdigest()
+
+
+def _plain(value):
+    """``value`` as JSON-like plain data (lists, not tuples), as a checkpoint stores it."""
+    return json.loads(json.dumps(value))
+
+
+# -- data ------------------------------------------------------------------------------------
+class _Data:
+    """One split on the device: uint8 NHWC images and int64 labels."""
+
+    def __init__(self, part: tuple[np.ndarray, np.ndarray], device: torch.device):
+        self.x = torch.from_numpy(part[0]).to(device)
+        self.y = torch.from_numpy(part[1]).to(device)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+# -- measurements ----------------------------------------------------------------------------
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    return torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None)
+
+
+@torch.no_grad()
+def _evaluate(model: nn.Module, data: _Data, mean, std, device: torch.device,
+              amp_dtype, channels_last: bool) -> tuple[float, float]:
+    """Mean loss and top-1 accuracy (%) of ``model`` in eval mode on a whole split."""
+    model.eval()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    for start in range(0, len(data), EVAL_BATCH_SIZE):
+        x = normalise(data.x[start:start + EVAL_BATCH_SIZE], mean, std, channels_last)
+        y = data.y[start:start + EVAL_BATCH_SIZE]
+        with _autocast(device, amp_dtype):
+            logits = model(x)
+        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").double()
+        correct += (logits.argmax(dim=1) == y).sum()
+    return loss_sum.item() / len(data), 100.0 * correct.item() / len(data)
+
+
+@torch.no_grad()
+def count_flops(model: nn.Module, image_size: int) -> int:
+    """FLOPs of ``model`` on one ``image_size`` x ``image_size`` image, counted with forward
+    hooks under the convention of :mod:`nar_utils.spaces.nb201.cellinfo` (multiply-
+    accumulates; batch norm 2 per element; pooling and ReLU as that module says)."""
+    total = [0]
+    handles = []
+    for module in model.modules():
+        if next(module.children(), None) is None:  # leaf
+            def hook(mod, args, output):
+                total[0] += _module_flops(mod, args[0], output)
+            handles.append(module.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        model(torch.zeros(1, nb201_network.IMAGE_CHANNELS, image_size, image_size,
+                          device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return int(total[0])
+
+
+@torch.no_grad()
+def measure_latency(model: nn.Module, batch_size: int, image_size: int,
+                    amp_dtype: torch.dtype | None = None, channels_last: bool = False) -> float:
+    """Seconds per forward pass of ``batch_size`` images in eval mode on the model's device:
+    the median of :data:`LATENCY_REPEATS` timed batches after :data:`LATENCY_WARMUP`."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    x = torch.zeros(batch_size, nb201_network.IMAGE_CHANNELS, image_size, image_size,
+                    device=device)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    times = []
+    try:
+        for k in range(LATENCY_WARMUP + LATENCY_REPEATS):
+            _synchronize(device)
+            start = time.perf_counter()
+            with _autocast(device, amp_dtype):
+                model(x)
+            _synchronize(device)
+            if k >= LATENCY_WARMUP:
+                times.append(time.perf_counter() - start)
+    finally:
+        model.train(was_training)
+    return float(statistics.median(times))
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+# -- checkpoints -----------------------------------------------------------------------------
+def _save_checkpoint(path: Path, payload: dict) -> None:
+    """Write ``payload`` to ``path`` atomically: a crash leaves the previous file intact."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path) -> dict:
+    """Read a checkpoint (``weights_only=True``: no pickled code runs), or raise naming it."""
+    fix = "delete it (or give another checkpoint_dir) to start the run afresh"
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a damaged file
+        raise ValueError(f"checkpoint {path} cannot be read ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''}); it is corrupt or "
+                         f"not a train_network checkpoint: {fix}") from err
+    keys = {"format", "identity", "epoch", "curve", "model", "optimizer", "generator"}
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT \
+            or not keys <= set(payload) or not isinstance(payload["identity"], dict):
+        raise ValueError(f"checkpoint {path} is not a {CHECKPOINT_FORMAT!r} file written by "
+                         f"train_network: {fix}")
+    return payload
+
+
+def _check_identity(saved: dict, wanted: dict, path: Path) -> None:
+    differing = [key for key in wanted if saved.get(key) != wanted[key]]
+    differing += [key for key in saved if key not in wanted]
+    if differing:
+        details = "; ".join(f"{key}: {saved.get(key)!r} in the checkpoint, "
+                            f"{wanted.get(key)!r} requested" for key in differing)
+        raise ValueError(f"checkpoint {path} belongs to another run (differing: "
+                         f"{', '.join(differing)}; {details}). Give another checkpoint_dir, "
+                         "or delete the file to start this run afresh")
+
+
+# -- training --------------------------------------------------------------------------------
+def train_network(arch: str | Sequence[int], images: ImageSplits,
+                  hp: HyperParams | str | os.PathLike = "12", *, seed: int = 0,
+                  channels: int = nb201_network.DEFAULT_CHANNELS,
+                  cells_per_stage: int = nb201_network.DEFAULT_CELLS_PER_STAGE,
+                  dataset: str | None = None, device: str = "auto",
+                  num_epochs: int | None = None, batch_size: int | None = None,
+                  checkpoint_dir: str | os.PathLike | None = None, progress: bool = False,
+                  max_train_images: int | None = None) -> TrainResult:
+    """Train the NB201 network of ``arch`` on ``images`` with recipe ``hp``; see the module
+    docstring for the recipe, reproducibility and checkpoints.
+
+    Args:
+        arch: the cell (arch string, 6-digit op code or 6 op codes).
+        images: the data; its classes and image size shape the network's input and output.
+        hp: ``'12'``, ``'200'``, the path of an official config, or a :class:`HyperParams`.
+        seed: initialisation, order, flips and crops (a non-negative int).
+        channels, cells_per_stage: C and N of the network (benchmark: 16 and 5).
+        dataset: official dataset name recorded with the network; default: ``images.name``
+            when it is an official name, else 'cifar10'. Classes and size come from images.
+        device: 'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'. On CUDA training
+            runs in mixed precision (bfloat16 where supported, else float16 with loss
+            scaling) with channels_last tensors; on the CPU in float32.
+        num_epochs: stop after this many epochs of the ``hp.epochs`` schedule (default: all).
+        batch_size: replaces ``hp.batch_size`` (a different recipe; recorded).
+        checkpoint_dir: save after every epoch and resume from there (module docstring).
+        progress: tqdm bar over epochs.
+        max_train_images: train on this many training images (a fixed random subset).
+
+    Returns a :class:`TrainResult`. ``config`` holds: arch, dataset, hp (its fields),
+    seed, channels, cells_per_stage, batch_size, num_epochs, schedule_epochs,
+    max_train_images, images (name), is_proxy, split_sizes (as trained and evaluated),
+    image_size, num_classes, mean, std, crop_padding, images_fingerprint, device, precision,
+    eval_batch_size.
+    """
+    hp = hyperparams(hp)
+    lr_at(hp, 0)  # refuses a warm-up before any work
+    num_epochs = hp.epochs if num_epochs is None else _check_positive_int(
+        "num_epochs", num_epochs, f"give 1..{hp.epochs} (hp.epochs) or None for all")
+    if num_epochs > hp.epochs:
+        raise ValueError(f"num_epochs = {num_epochs} exceeds the schedule's {hp.epochs} epochs "
+                         f"(hp.epochs); the learning rate ends at epoch {hp.epochs}. Use a "
+                         "longer recipe (hp='200') or fewer epochs")
+    batch_size = hp.batch_size if batch_size is None else _check_positive_int(
+        "batch_size", batch_size, "give a positive int or None for the recipe's")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = int(seed)
+    if not isinstance(images, ImageSplits):
+        raise TypeError(f"images must be an ImageSplits (nar_utils.training.splits), got "
+                        f"{type(images).__name__}")
+    if dataset is None:
+        dataset = images.name if images.name in nb201_network.DATASET_SHAPES else "cifar10"
+    nb201_network.check_dataset(dataset)
+    image_size = images.image_size
+    if image_size < 4 or image_size % 4:
+        raise ValueError(f"image size {image_size} of {images.name!r} must be a multiple of 4 "
+                         "(the network halves it twice)")
+    if isinstance(images.crop_padding, bool) or not isinstance(images.crop_padding, int) \
+            or images.crop_padding < 0:
+        raise ValueError(f"crop_padding of {images.name!r} must be an int >= 0, got "
+                         f"{images.crop_padding!r}")
+    splits = {name: _check_split(images, name) for name in ("train", "valid", "test")}
+    if max_train_images is not None:
+        max_train_images = _check_positive_int("max_train_images", max_train_images,
+                                               "give a positive int or None for all")
+        n_train = len(splits["train"][1])
+        if max_train_images >= n_train:
+            max_train_images = None  # no subset: the record says so
+        else:
+            chosen = torch.randperm(n_train, generator=torch.Generator().manual_seed(
+                SUBSET_SEED))[:max_train_images].sort().values.numpy()
+            splits["train"] = tuple(np.ascontiguousarray(a[chosen]) for a in splits["train"])
+
+    device = try_device(device)
+    torch_device = torch.device(device)
+    cuda = torch_device.type == "cuda"
+    amp_dtype = None
+    if cuda:
+        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    model = nb201_network.build_network(
+        arch, dataset, device=device, seed=seed, channels=channels,
+        cells_per_stage=cells_per_stage, classes=images.num_classes, image_size=image_size)
+    if cuda:
+        model = model.to(memory_format=torch.channels_last)
+    # One parameter group: the official optimiser decays every parameter.
+    optimizer = torch.optim.SGD(model.parameters(), lr=hp.lr, momentum=hp.momentum,
+                                weight_decay=hp.weight_decay, nesterov=hp.nesterov)
+    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+    generator = torch.Generator().manual_seed(seed)
+
+    sizes = {name: 0 if part is None else len(part[1]) for name, part in splits.items()}
+    config: dict[str, Any] = _plain({
+        "arch": model.config.arch, "dataset": dataset, "hp": hp.to_dict(), "seed": seed,
+        "channels": channels, "cells_per_stage": cells_per_stage, "batch_size": batch_size,
+        "num_epochs": num_epochs, "schedule_epochs": hp.epochs,
+        "max_train_images": max_train_images, "images": images.name,
+        "is_proxy": bool(images.is_proxy), "split_sizes": sizes, "image_size": image_size,
+        "num_classes": images.num_classes, "mean": [float(m) for m in images.mean],
+        "std": [float(s) for s in images.std], "crop_padding": images.crop_padding,
+        "images_fingerprint": _fingerprint(splits), "device": device,
+        "precision": "float32" if amp_dtype is None else str(amp_dtype).replace("torch.", ""),
+        "eval_batch_size": EVAL_BATCH_SIZE,
+    })
+    identity = {key: config[key] for key in IDENTITY_FIELDS}
+
+    rows: list[dict[str, float]] = []
+    start_epoch = 0
+    checkpoint = None
+    if checkpoint_dir is not None:
+        checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        if checkpoint.exists():
+            payload = _load_checkpoint(checkpoint)
+            _check_identity(payload["identity"], identity, checkpoint)
+            start_epoch = int(payload["epoch"])
+            if start_epoch > num_epochs:
+                raise ValueError(f"checkpoint {checkpoint} has finished {start_epoch} epochs, "
+                                 f"more than num_epochs = {num_epochs}; ask for num_epochs >= "
+                                 f"{start_epoch}, or give another checkpoint_dir")
+            try:
+                model.load_state_dict(payload["model"])
+                optimizer.load_state_dict(payload["optimizer"])
+                generator.set_state(payload["generator"])
+                if scaler is not None and payload.get("scaler"):
+                    scaler.load_state_dict(payload["scaler"])
+            except (RuntimeError, ValueError, KeyError, TypeError) as err:
+                raise ValueError(f"checkpoint {checkpoint} does not fit this run's network or "
+                                 f"optimiser ({err}); delete it to start afresh") from err
+            rows = [dict(row) for row in payload["curve"]]
+
+    data = {name: None if part is None else _Data(part, torch_device)
+            for name, part in splits.items()}
+    mean = torch.tensor(images.mean, dtype=torch.float32, device=torch_device)
+    std = torch.tensor(images.std, dtype=torch.float32, device=torch_device)
+    train = data["train"]
+    iterations = math.ceil(len(train) / batch_size)
+
+    epochs = range(start_epoch, num_epochs)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        epochs = bar = tqdm(epochs, desc=f"train {config['arch']}", initial=start_epoch,
+                            total=num_epochs, unit="epoch", leave=False)
+    for epoch in epochs:
+        _synchronize(torch_device)
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(train), generator=generator)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=torch_device)
+        correct = torch.zeros((), dtype=torch.int64, device=torch_device)
+        epoch_lr = math.nan
+        for i in range(iterations):
+            # Per iteration, as the official trainer updates its scheduler.
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(hp, epoch, i / iterations)
+            if i == 0:
+                epoch_lr = optimizer.param_groups[0]["lr"]
+            index = order[i * batch_size:(i + 1) * batch_size].to(torch_device)
+            x = normalise(random_flip_crop(train.x[index], images.crop_padding, generator),
+                           mean, std, channels_last=cuda)
+            y = train.y[index]
+            with _autocast(torch_device, amp_dtype):
+                logits = model(x)
+                loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                optimizer.step()
+            # Sums stay on the device: reading them each batch would stall a GPU.
+            loss_sum += loss.detach().double() * len(index)
+            correct += (logits.detach().argmax(dim=1) == y).sum()
+        row = {"epoch": epoch + 1, "lr": epoch_lr,
+               "train_loss": loss_sum.item() / len(train),
+               "train_acc": 100.0 * correct.item() / len(train)}
+        for name in ("valid", "test"):
+            if data[name] is None:
+                row[f"{name}_loss"] = row[f"{name}_acc"] = math.nan
+            else:
+                row[f"{name}_loss"], row[f"{name}_acc"] = _evaluate(
+                    model, data[name], mean, std, torch_device, amp_dtype, cuda)
+        _synchronize(torch_device)
+        row["seconds"] = time.perf_counter() - started
+        rows.append(row)
+        if bar is not None:
+            bar.set_postfix(train_acc=f"{row['train_acc']:.1f}",
+                            valid_acc=f"{row['valid_acc']:.1f}")
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, {
+                "format": CHECKPOINT_FORMAT, "identity": identity, "epoch": epoch + 1,
+                "curve": rows,
+                "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
+                "scaler": None if scaler is None else scaler.state_dict(),
+                "config": config,
+            })
+    if bar is not None:
+        bar.close()
+
+    model.eval()
+    params = nb201_network.count_parameters(model)
+    curve = pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
+    curve["epoch"] = curve["epoch"].astype(np.int64)
+    return TrainResult(
+        curve=curve, params=params, params_mb=params / 1e6,
+        flops=count_flops(model, image_size),
+        latency=measure_latency(model, hp.batch_size, image_size, amp_dtype, cuda),
+        device=device, config=config, model=model, resumed_from_epoch=start_epoch,
+        checkpoint=checkpoint)
+
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "CURVE_COLUMNS",
+    "EVAL_BATCH_SIZE",
+    "TrainResult",
+    "count_flops",
+    "measure_latency",
+    "train_network",
+]
