@@ -1,6 +1,7 @@
 """Book machinery, imported by the notebooks only: run records (:mod:`.records`), the
-notebook runner (:mod:`.runner`), parameter sweeps (:mod:`.grid`) and every published figure
+notebook runner (:mod:`.runner`), parameter sweeps (:mod:`.grid`), training one architecture
+from the command line (:mod:`.train_one`) and every published figure
 the book sets beside its own (:mod:`.anchors`)."""
 from nar_utils._lazy import lazy
 
-__getattr__, __dir__ = lazy(__name__, ("anchors", "grid", "records", "runner"))
+__getattr__, __dir__ = lazy(__name__, ("anchors", "grid", "records", "runner", "train_one"))
