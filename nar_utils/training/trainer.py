@@ -73,6 +73,7 @@ from torch import nn
 
 from nar_utils.runtime import try_device
 from nar_utils.spaces.nb201 import network as nb201_network
+from nar_utils.spaces.nb201 import space as nb201_space
 from nar_utils.spaces.nb201.cellinfo import _module_flops
 from nar_utils.training.images import normalise, random_flip_crop
 from nar_utils.training.recipe import HyperParams, hyperparams, lr_at
@@ -438,7 +439,8 @@ def train_network(arch: str | Sequence[int], images: ImageSplits,
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        epochs = bar = tqdm(epochs, desc=f"train {config['arch']}", initial=start_epoch,
+        op_code = nb201_space.op_code_from_arch_str(config["arch"])  # short, for the bar
+        epochs = bar = tqdm(epochs, desc=f"train {op_code}", initial=start_epoch,
                             total=num_epochs, unit="epoch", leave=False)
     for epoch in epochs:
         _synchronize(torch_device)
