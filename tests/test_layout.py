@@ -26,20 +26,20 @@ def _imported(path: Path) -> set[str]:
     return names
 
 
+def _fresh(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter (nothing imported before it)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def test_importing_the_package_imports_neither_torch_nor_pandas():
-    code = ("import sys, nar_utils as nar; nar.benchmarks; nar.spaces.get_space('nb201');"
-            "print(sorted(m for m in ('torch', 'pandas') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "[]"
+    assert _fresh("import sys, nar_utils as nar; nar.benchmarks; nar.spaces.get_space('nb201');"
+                  "print(sorted(m for m in ('torch', 'pandas') if m in sys.modules))") == "[]"
 
 
 def test_the_nb201_query_path_needs_no_torch():
-    code = ("import sys, nar_utils as nar; b = nar.load_benchmark('embedded');"
-            "b.get_more_info(0, 'cifar10'); print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "False"
+    assert _fresh("import sys, nar_utils as nar; b = nar.load_benchmark('embedded');"
+                  "b.get_more_info(0, 'cifar10'); print('torch' in sys.modules)") == "False"
 
 
 def test_no_string_dispatch_on_space_names_outside_spaces():
