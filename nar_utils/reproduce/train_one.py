@@ -26,9 +26,6 @@ from pathlib import Path
 
 from nar_utils.reproduce import records
 
-#: The ResNet cell of the space: two 3x3 convolutions in a row and a skip connection around
-#: them (the benchmark's 'resnet' model).
-RESNET_ARCH = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
 RECORD_NAME = "train_one"
 
 
@@ -37,7 +34,7 @@ def resolve_arch(arch: str, data_dir: str | None = None) -> tuple[str, int | Non
     from nar_utils.spaces import nb201
 
     if arch == "resnet":
-        return RESNET_ARCH, None
+        return nb201.RESNET_ARCH, None
     if re.fullmatch(r"[0-4]{6}", arch):
         return nb201.arch_str_from_op_code(arch), None
     if re.fullmatch(r"\d+", arch):

@@ -72,9 +72,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from nar_utils.runtime import try_device
+from nar_utils.spaces.nb201 import cellinfo
 from nar_utils.spaces.nb201 import network as nb201_network
 from nar_utils.spaces.nb201 import space as nb201_space
-from nar_utils.spaces.nb201.cellinfo import _module_flops
 from nar_utils.training.images import normalise, random_flip_crop
 from nar_utils.training.recipe import HyperParams, hyperparams, lr_at
 from nar_utils.training.splits import ImageSplits
@@ -209,24 +209,7 @@ def count_flops(model: nn.Module, image_size: int) -> int:
     """FLOPs of ``model`` on one ``image_size`` x ``image_size`` image, counted with forward
     hooks under the convention of :mod:`nar_utils.spaces.nb201.cellinfo` (multiply-
     accumulates; batch norm 2 per element; pooling and ReLU as that module says)."""
-    total = [0]
-    handles = []
-    for module in model.modules():
-        if next(module.children(), None) is None:  # leaf
-            def hook(mod, args, output):
-                total[0] += _module_flops(mod, args[0], output)
-            handles.append(module.register_forward_hook(hook))
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    try:
-        model(torch.zeros(1, nb201_network.IMAGE_CHANNELS, image_size, image_size,
-                          device=device))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    return int(total[0])
+    return int(sum(cellinfo.module_flops(model, image_size).values()))
 
 
 @torch.no_grad()

@@ -19,6 +19,7 @@ from nar_utils.spaces.nb201.space import (
     NUM_OPS,
     OP_CODE,
     OPS,
+    RESNET_ARCH,
     adjacency,
     all_arch_strs,
     all_op_codes,
@@ -123,6 +124,7 @@ class NB201Space(SearchSpace):
 
 
 __all__ = ["DATASETS", "EDGES", "NUM_ARCHS", "NUM_EDGES", "NUM_NODES", "NUM_OPS", "OP_CODE", "OPS",
+           "RESNET_ARCH",
            "NB201Space", "adjacency", "all_arch_strs", "all_op_codes", "arch_str_from_op_code",
            "format_arch_str", "is_disconnected", "op_code_from_arch_str", "op_codes_array",
            "ops_from_space_index", "parse_arch_str", "parse_op_code", "space_index"]

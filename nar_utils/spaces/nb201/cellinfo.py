@@ -189,6 +189,31 @@ def _module_flops(module: nn.Module, inputs: torch.Tensor, output: torch.Tensor)
     raise TypeError(f"no FLOPs rule for module {type(module).__name__}; extend _module_flops")
 
 
+def module_flops(model: nn.Module, image_size: int) -> dict[str, int]:
+    """FLOPs of every leaf module of ``model`` on one ``image_size`` x ``image_size`` image
+    (by name), counted with forward hooks under this module's convention. The model runs
+    once in evaluation mode, without gradients, on the device of its parameters."""
+    flops_by_module: dict[str, int] = {}
+    handles = []
+    for name, module in model.named_modules():
+        if next(module.children(), None) is None:  # leaf
+            def hook(mod, args, output, name=name):
+                flops_by_module[name] = flops_by_module.get(name, 0) + \
+                    _module_flops(mod, args[0], output)
+            handles.append(module.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, network.IMAGE_CHANNELS, image_size, image_size, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return flops_by_module
+
+
 def traced_cell_info(arch: str | Sequence[int], dataset: str,
                      device: str | torch.device = "cpu") -> TracedCellInfo:
     """Count FLOPs and params of ``arch``'s network by running it once (one image) with
@@ -198,21 +223,7 @@ def traced_cell_info(arch: str | Sequence[int], dataset: str,
     checks both.
     """
     net = network.build_network(arch, dataset, device=device).eval()
-    flops_by_module: dict[str, int] = {}
-    handles = []
-    for name, module in net.named_modules():
-        if next(module.children(), None) is None:  # leaf
-            def hook(mod, args, output, name=name):
-                flops_by_module[name] = flops_by_module.get(name, 0) + \
-                    _module_flops(mod, args[0], output)
-            handles.append(module.register_forward_hook(hook))
-    size = net.config.input_size
-    try:
-        with torch.no_grad():
-            net(torch.zeros(1, network.IMAGE_CHANNELS, size, size, device=device))
-    finally:
-        for handle in handles:
-            handle.remove()
+    flops_by_module = module_flops(net, net.config.input_size)
     params_by_module = {name: p.numel() for name, p in net.named_parameters()}
     positions = {p: k for k, p in enumerate(net.config.searched_cell_positions)}
 

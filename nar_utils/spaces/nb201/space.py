@@ -31,6 +31,9 @@ NUM_NODES = 4
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 NUM_EDGES = len(EDGES)
 NUM_ARCHS = NUM_OPS**NUM_EDGES  # 15,625
+#: The ResNet cell of the space: two 3x3 convolutions in a row and a skip connection around
+#: them (the benchmark's 'resnet' model).
+RESNET_ARCH = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
 #: The benchmark's datasets, by their official names.
 DATASETS: tuple[str, ...] = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 
