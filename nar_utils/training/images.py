@@ -561,29 +561,30 @@ def load_images(dataset: str, data_dir: str | os.PathLike | None = None,
 
 
 # -- augmentation and normalisation (torch) -------------------------------------------------
-def random_flip_crop(batch: torch.Tensor, padding: int, generator: torch.Generator
-                     ) -> torch.Tensor:
-    """The benchmark's training augmentation, for all images of a uint8 NHWC batch at once:
-    a horizontal flip with probability 1/2, then a random crop of the image size from the
-    image zero-padded (black) by ``padding`` on every side: the order of the official
-    ``RandomHorizontalFlip``, ``RandomCrop``.
-
-    The random numbers are drawn on the CPU from ``generator``, flips (N) then offsets
-    (N, 2: top, left, uniform in ``0..2*padding``), so a run draws the same ones on every
-    device; the same generator state gives the same output, bit for bit.
-    """
+def draw_flip_crop(n: int, padding: int, generator: torch.Generator
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The random numbers of :func:`random_flip_crop` for ``n`` images, drawn on the CPU from
+    ``generator``: flips (``n`` bools, then) offsets (``n`` x 2: top, left, uniform in
+    ``0..2*padding``), in that order. Drawing them ahead (a whole epoch's batches in turn)
+    takes the same numbers from the generator as drawing them batch by batch."""
     import torch
 
     if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
         raise ValueError(f"padding must be an int >= 0, got {padding!r}")
-    if batch.ndim != 4 or batch.dtype != torch.uint8:
-        raise ValueError(f"random_flip_crop needs a uint8 NHWC batch, got {batch.dtype} "
-                         f"{tuple(batch.shape)}")
-    padding = int(padding)
+    flip = torch.rand(n, generator=generator) < 0.5
+    offsets = torch.randint(0, 2 * int(padding) + 1, (n, 2), generator=generator)
+    return flip, offsets
+
+
+def apply_flip_crop(batch: torch.Tensor, padding: int, flip: torch.Tensor,
+                    offsets: torch.Tensor) -> torch.Tensor:
+    """Flip (where ``flip``) then crop at ``offsets`` a uint8 NHWC batch zero-padded by
+    ``padding``; ``flip`` and ``offsets`` on the batch's device. No checks and no host
+    synchronisation, so that it can run inside a captured CUDA graph."""
+    import torch
+
     n, height, width, _ = batch.shape
     device = batch.device
-    flip = (torch.rand(n, generator=generator) < 0.5).to(device)
-    offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator).to(device)
     batch = torch.where(flip[:, None, None, None], batch.flip(2), batch)
     if padding == 0:
         return batch
@@ -593,6 +594,27 @@ def random_flip_crop(batch: torch.Tensor, padding: int, generator: torch.Generat
     cols = offsets[:, 1:] + torch.arange(width, device=device)  # (n, W)
     index = torch.arange(n, device=device)[:, None, None]
     return padded[index, rows[:, :, None], cols[:, None, :]]
+
+
+def random_flip_crop(batch: torch.Tensor, padding: int, generator: torch.Generator
+                     ) -> torch.Tensor:
+    """The benchmark's training augmentation, for all images of a uint8 NHWC batch at once:
+    a horizontal flip with probability 1/2, then a random crop of the image size from the
+    image zero-padded (black) by ``padding`` on every side: the order of the official
+    ``RandomHorizontalFlip``, ``RandomCrop``.
+
+    The random numbers are drawn on the CPU from ``generator`` (:func:`draw_flip_crop`), so
+    a run draws the same ones on every device; the same generator state gives the same
+    output, bit for bit.
+    """
+    import torch
+
+    if batch.ndim != 4 or batch.dtype != torch.uint8:
+        raise ValueError(f"random_flip_crop needs a uint8 NHWC batch, got {batch.dtype} "
+                         f"{tuple(batch.shape)}")
+    flip, offsets = draw_flip_crop(batch.shape[0], padding, generator)
+    return apply_flip_crop(batch, int(padding), flip.to(batch.device),
+                           offsets.to(batch.device))
 
 
 def normalise(batch: torch.Tensor, mean: Sequence[float] | torch.Tensor,
@@ -614,6 +636,16 @@ def normalise(batch: torch.Tensor, mean: Sequence[float] | torch.Tensor,
                          f"{tuple(mean.shape)} and {tuple(std.shape)}")
     if not bool((std > 0).all()):
         raise ValueError(f"std must be positive, got {std.tolist()}")
+    return scale_normalise(batch, mean, std, channels_last)
+
+
+def scale_normalise(batch: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+                    channels_last: bool = False) -> torch.Tensor:
+    """:func:`normalise` without its checks (``mean`` and ``std`` tensors on the batch's
+    device, already validated): no host synchronisation, so that a GPU training loop never
+    waits for it and it can run inside a captured CUDA graph."""
+    import torch
+
     x = batch.float().div_(255.0).sub_(mean).div_(std).permute(0, 3, 1, 2)
     return x.contiguous(memory_format=torch.channels_last if channels_last
                         else torch.contiguous_format)

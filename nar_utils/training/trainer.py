@@ -59,6 +59,7 @@ import json
 import math
 import os
 import statistics
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ from nar_utils.runtime import try_device
 from nar_utils.spaces.nb201 import cellinfo
 from nar_utils.spaces.nb201 import network as nb201_network
 from nar_utils.spaces.nb201 import space as nb201_space
-from nar_utils.training.images import normalise, random_flip_crop
+from nar_utils.training.images import apply_flip_crop, draw_flip_crop, normalise, scale_normalise
 from nar_utils.training.recipe import HyperParams, hyperparams, lr_at
 from nar_utils.training.splits import ImageSplits
 
@@ -182,25 +183,187 @@ class _Data:
         return len(self.y)
 
 
-# -- measurements ----------------------------------------------------------------------------
-def _autocast(device: torch.device, dtype: torch.dtype | None):
-    return torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None)
+# -- steps -----------------------------------------------------------------------------------
+def _autocast(device: torch.device, dtype: torch.dtype | None, cache: bool = True):
+    return torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None,
+                          cache_enabled=cache)
 
 
 @torch.no_grad()
+def sgd_update(params: list[torch.Tensor], grads: Sequence[torch.Tensor],
+               buffers: list[torch.Tensor], lr: torch.Tensor, momentum: float,
+               weight_decay: float, nesterov: bool) -> None:
+    """One step of ``torch.optim.SGD`` (no dampening) in place, with the learning rate held in
+    a 0-dim tensor ``lr`` and the momentum buffers given (zeros before the first step).
+
+    Written here because ``torch.optim.SGD`` turns a tensor learning rate into a Python
+    number, a host synchronisation that a captured CUDA graph cannot hold; the graph reads
+    ``lr`` when it is replayed, so one graph serves every learning rate of the schedule. Same
+    arithmetic as the optimiser: ``d = g + wd p``; ``b = m b + d``; ``d = d + m b`` (Nesterov)
+    or ``d = b``; ``p = p - lr d`` (equal up to rounding: a test compares them).
+    """
+    step = torch._foreach_add(list(grads), params, alpha=weight_decay)
+    torch._foreach_mul_(buffers, momentum)
+    torch._foreach_add_(buffers, step)
+    if nesterov:
+        torch._foreach_add_(step, buffers, alpha=momentum)
+    else:
+        step = buffers
+    torch._foreach_sub_(params, torch._foreach_mul(step, lr))
+
+
+def _eval_batch(model: nn.Module, batch: torch.Tensor, y: torch.Tensor, mean, std,
+                device: torch.device, amp_dtype, channels_last: bool, cache: bool = True
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed loss (float64) and number of correct predictions of one evaluation batch."""
+    with _autocast(device, amp_dtype, cache):
+        logits = model(scale_normalise(batch, mean, std, channels_last))
+    return (F.cross_entropy(logits.float(), y, reduction="sum").double(),
+            (logits.argmax(dim=1) == y).sum())
+
+
+def _train_batch(model: nn.Module, params: list[torch.Tensor], buffers: list[torch.Tensor],
+                 lr: torch.Tensor, hp: HyperParams, train: _Data, crop_padding: int, mean, std,
+                 index: torch.Tensor, flip: torch.Tensor, offsets: torch.Tensor,
+                 amp_dtype, cache: bool = True
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One training step of the functional (graph-capturable) path: augment, forward,
+    gradients, :func:`sgd_update`. Returns the loss, logits and labels of the batch."""
+    device = train.x.device
+    x = scale_normalise(apply_flip_crop(train.x[index], crop_padding, flip, offsets), mean,
+                        std, channels_last=True)
+    y = train.y[index]
+    with _autocast(device, amp_dtype, cache):
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+    grads = torch.autograd.grad(loss, params)
+    sgd_update(params, grads, buffers, lr, hp.momentum, hp.weight_decay, hp.nesterov)
+    return loss.detach(), logits.detach(), y
+
+
+#: One CUDA graph capture at a time in this process: runs trained at once in threads each
+#: capture their own graphs (see :class:`_CudaGraphs`).
+_CAPTURE_LOCK = threading.Lock()
+GRAPH_WARMUP = 3  # untimed eager passes on a side stream before a capture, as CUDA asks
+
+
+class _CudaGraphs:
+    """A run's full-size training step and evaluation batch, each captured once as a CUDA
+    graph and replayed for every batch of that size (the smaller last batch runs eagerly
+    through the same functions).
+
+    Why: a C=16 network launches about a thousand small kernels per training step; issued one
+    by one from Python the GPU waits for the launches. A replay issues them at once. The step
+    is captured whole (augmentation, forward, backward, :func:`sgd_update`), so a replay
+    changes the weights exactly as the eager functional step would. Inputs are copied into
+    static tensors before each replay (indices, flips, crop offsets; evaluation images and
+    labels); the learning rate is a device tensor the graph reads. Warm-up passes run on a side
+    stream with the batch-norm running statistics restored afterwards, so capturing changes no
+    state. Captures use ``capture_error_mode='thread_local'`` and a process-wide lock, so runs
+    in other threads (on their own streams) go on while one captures.
+    """
+
+    def __init__(self, model: nn.Module, params: list[torch.Tensor],
+                 buffers: list[torch.Tensor], lr: torch.Tensor, hp: HyperParams,
+                 train: _Data, crop_padding: int, mean, std, amp_dtype, batch_size: int):
+        self.model, self.params, self.buffers, self.lr, self.hp = model, params, buffers, lr, hp
+        self.train, self.crop_padding, self.mean, self.std = train, crop_padding, mean, std
+        self.amp_dtype, self.batch_size = amp_dtype, batch_size
+        self.device = train.x.device
+        self._train = self._eval = None
+
+    def _capture(self, function, warmup):
+        """Capture ``function()`` after ``warmup()`` passes; returns (graph, its outputs)."""
+        with _CAPTURE_LOCK:
+            saved = [b.detach().clone() for b in self.model.buffers()]
+            current = torch.cuda.current_stream(self.device)
+            side = torch.cuda.Stream(self.device)
+            side.wait_stream(current)
+            with torch.cuda.stream(side):
+                for _ in range(GRAPH_WARMUP):
+                    warmup()
+            current.wait_stream(side)
+            with torch.no_grad():
+                for buffer, value in zip(self.model.buffers(), saved):
+                    buffer.copy_(value)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph, stream=torch.cuda.Stream(self.device),
+                                  capture_error_mode="thread_local"):
+                outputs = function()
+            return graph, outputs
+
+    def train_step(self, index, flip, offsets):
+        """The step of the batch ``index`` (graph replay when it has the full size)."""
+        if len(index) != self.batch_size:
+            return _train_batch(self.model, self.params, self.buffers, self.lr, self.hp,
+                                self.train, self.crop_padding, self.mean, self.std, index, flip,
+                                offsets, self.amp_dtype)
+        if self._train is None:
+            n = self.batch_size
+            static = (torch.zeros(n, dtype=torch.int64, device=self.device),
+                      torch.zeros(n, dtype=torch.bool, device=self.device),
+                      torch.zeros(n, 2, dtype=torch.int64, device=self.device))
+
+            def warmup():
+                x = scale_normalise(apply_flip_crop(self.train.x[static[0]], self.crop_padding,
+                                                    static[1], static[2]),
+                                    self.mean, self.std, channels_last=True)
+                with _autocast(self.device, self.amp_dtype, cache=False):
+                    loss = F.cross_entropy(self.model(x), self.train.y[static[0]])
+                torch.autograd.grad(loss, self.params)
+
+            graph, outputs = self._capture(lambda: _train_batch(
+                self.model, self.params, self.buffers, self.lr, self.hp, self.train,
+                self.crop_padding, self.mean, self.std, *static, self.amp_dtype, cache=False),
+                warmup)
+            self._train = (graph, static, outputs)
+        graph, static, outputs = self._train
+        for target, value in zip(static, (index, flip, offsets)):
+            target.copy_(value)
+        graph.replay()
+        return outputs
+
+    @torch.no_grad()
+    def eval_batch(self, batch: torch.Tensor, y: torch.Tensor):
+        """Summed loss and correct count of one evaluation batch (model in eval mode)."""
+        if len(y) != EVAL_BATCH_SIZE:
+            return _eval_batch(self.model, batch, y, self.mean, self.std, self.device,
+                               self.amp_dtype, True)
+        if self._eval is None:
+            static = (torch.zeros_like(batch), torch.zeros_like(y))
+
+            def run():
+                return _eval_batch(self.model, *static, self.mean, self.std, self.device,
+                                   self.amp_dtype, True, cache=False)
+
+            graph, outputs = self._capture(run, run)
+            self._eval = (graph, static, outputs)
+        graph, static, outputs = self._eval
+        static[0].copy_(batch)
+        static[1].copy_(y)
+        graph.replay()
+        return outputs
+
+
+# -- measurements ----------------------------------------------------------------------------
+@torch.no_grad()
 def _evaluate(model: nn.Module, data: _Data, mean, std, device: torch.device,
-              amp_dtype, channels_last: bool) -> tuple[float, float]:
+              amp_dtype, channels_last: bool, graphs: _CudaGraphs | None = None
+              ) -> tuple[float, float]:
     """Mean loss and top-1 accuracy (%) of ``model`` in eval mode on a whole split."""
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
     for start in range(0, len(data), EVAL_BATCH_SIZE):
-        x = normalise(data.x[start:start + EVAL_BATCH_SIZE], mean, std, channels_last)
+        batch = data.x[start:start + EVAL_BATCH_SIZE]
         y = data.y[start:start + EVAL_BATCH_SIZE]
-        with _autocast(device, amp_dtype):
-            logits = model(x)
-        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum").double()
-        correct += (logits.argmax(dim=1) == y).sum()
+        if graphs is not None:
+            batch_loss, batch_correct = graphs.eval_batch(batch, y)
+        else:
+            batch_loss, batch_correct = _eval_batch(model, batch, y, mean, std, device,
+                                                    amp_dtype, channels_last)
+        loss_sum += batch_loss
+        correct += batch_correct
     return loss_sum.item() / len(data), 100.0 * correct.item() / len(data)
 
 
@@ -240,8 +403,10 @@ def measure_latency(model: nn.Module, batch_size: int, image_size: int,
 
 
 def _synchronize(device: torch.device) -> None:
+    """Wait for this thread's current stream only: runs trained at once in threads, each on
+    its own stream, do not wait for one another."""
     if device.type == "cuda":
-        torch.cuda.synchronize(device)
+        torch.cuda.current_stream(device).synchronize()
 
 
 # -- checkpoints -----------------------------------------------------------------------------
@@ -288,7 +453,8 @@ def train_network(arch: str | Sequence[int], images: ImageSplits,
                   dataset: str | None = None, device: str = "auto",
                   num_epochs: int | None = None, batch_size: int | None = None,
                   checkpoint_dir: str | os.PathLike | None = None, progress: bool = False,
-                  max_train_images: int | None = None) -> TrainResult:
+                  max_train_images: int | None = None,
+                  cuda_graphs: bool | None = None) -> TrainResult:
     """Train the NB201 network of ``arch`` on ``images`` with recipe ``hp``; see the module
     docstring for the recipe, reproducibility and checkpoints.
 
@@ -308,12 +474,20 @@ def train_network(arch: str | Sequence[int], images: ImageSplits,
         checkpoint_dir: save after every epoch and resume from there (module docstring).
         progress: tqdm bar over epochs.
         max_train_images: train on this many training images (a fixed random subset).
+        cuda_graphs: on CUDA, capture the training step and the evaluation batch as CUDA
+            graphs and replay them (:class:`_CudaGraphs`); default: on wherever the
+            precision needs no loss scaling (bfloat16). Same recipe, fewer launches; the
+            update is :func:`sgd_update` instead of ``torch.optim.SGD``. Ignored on the CPU.
 
     Returns a :class:`TrainResult`. ``config`` holds: arch, dataset, hp (its fields),
     seed, channels, cells_per_stage, batch_size, num_epochs, schedule_epochs,
     max_train_images, images (name), is_proxy, split_sizes (as trained and evaluated),
     image_size, num_classes, mean, std, crop_padding, images_fingerprint, device, precision,
-    eval_batch_size.
+    eval_batch_size, cuda_graphs.
+
+    Runs may be trained at once in threads of one process, each under its own CUDA stream
+    (``with torch.cuda.stream(...)``): a run waits for its own stream only, and its graphs
+    are captured without stopping the others.
     """
     hp = hyperparams(hp)
     lr_at(hp, 0)  # refuses a warm-up before any work
@@ -369,6 +543,12 @@ def train_network(arch: str | Sequence[int], images: ImageSplits,
     optimizer = torch.optim.SGD(model.parameters(), lr=hp.lr, momentum=hp.momentum,
                                 weight_decay=hp.weight_decay, nesterov=hp.nesterov)
     scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
+    if cuda_graphs is None:
+        cuda_graphs = cuda and scaler is None
+    elif cuda_graphs and cuda and scaler is not None:
+        raise ValueError("cuda_graphs=True needs bfloat16 (this GPU has float16 only, whose loss "
+                         "scaling reads the gradients on the host); give cuda_graphs=False")
+    cuda_graphs = bool(cuda_graphs and cuda)
     generator = torch.Generator().manual_seed(seed)
 
     sizes = {name: 0 if part is None else len(part[1]) for name, part in splits.items()}
@@ -382,7 +562,7 @@ def train_network(arch: str | Sequence[int], images: ImageSplits,
         "std": [float(s) for s in images.std], "crop_padding": images.crop_padding,
         "images_fingerprint": _fingerprint(splits), "device": device,
         "precision": "float32" if amp_dtype is None else str(amp_dtype).replace("torch.", ""),
-        "eval_batch_size": EVAL_BATCH_SIZE,
+        "eval_batch_size": EVAL_BATCH_SIZE, "cuda_graphs": cuda_graphs,
     })
     identity = {key: config[key] for key in IDENTITY_FIELDS}
 
@@ -416,7 +596,21 @@ def train_network(arch: str | Sequence[int], images: ImageSplits,
     mean = torch.tensor(images.mean, dtype=torch.float32, device=torch_device)
     std = torch.tensor(images.std, dtype=torch.float32, device=torch_device)
     train = data["train"]
+    normalise(train.x[:1], mean, std)  # checks mean and std once; batches skip the checks
     iterations = math.ceil(len(train) / batch_size)
+    batch_sizes = [min(batch_size, len(train) - i * batch_size) for i in range(iterations)]
+    graphs = None
+    if cuda_graphs:
+        params = list(model.parameters())
+        buffers = []
+        for param in params:  # the optimiser's state holds them, so checkpoints save them
+            state = optimizer.state[param]
+            if state.get("momentum_buffer") is None:
+                state["momentum_buffer"] = torch.zeros_like(param)
+            buffers.append(state["momentum_buffer"])
+        lr_tensor = torch.zeros((), dtype=torch.float32, device=torch_device)
+        graphs = _CudaGraphs(model, params, buffers, lr_tensor, hp, train, images.crop_padding,
+                             mean, std, amp_dtype, batch_size)
 
     epochs = range(start_epoch, num_epochs)
     bar = None
@@ -429,33 +623,46 @@ def train_network(arch: str | Sequence[int], images: ImageSplits,
         _synchronize(torch_device)
         started = time.perf_counter()
         model.train()
+        # The epoch's random numbers, drawn ahead in the order batch-by-batch drawing takes
+        # them (order, then each batch's flips and offsets), moved to the device at once.
         order = torch.randperm(len(train), generator=generator)
+        draws = [draw_flip_crop(size, images.crop_padding, generator) for size in batch_sizes]
+        order = order.to(torch_device)
+        flips = torch.cat([flip for flip, _ in draws]).to(torch_device)
+        offsets = torch.cat([offset for _, offset in draws]).to(torch_device)
         loss_sum = torch.zeros((), dtype=torch.float64, device=torch_device)
         correct = torch.zeros((), dtype=torch.int64, device=torch_device)
         epoch_lr = math.nan
         for i in range(iterations):
             # Per iteration, as the official trainer updates its scheduler.
+            lr = lr_at(hp, epoch, i / iterations)
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(hp, epoch, i / iterations)
+                group["lr"] = lr
             if i == 0:
-                epoch_lr = optimizer.param_groups[0]["lr"]
-            index = order[i * batch_size:(i + 1) * batch_size].to(torch_device)
-            x = normalise(random_flip_crop(train.x[index], images.crop_padding, generator),
-                           mean, std, channels_last=cuda)
-            y = train.y[index]
-            with _autocast(torch_device, amp_dtype):
-                logits = model(x)
-                loss = F.cross_entropy(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
+                epoch_lr = lr
+            batch = slice(i * batch_size, i * batch_size + batch_sizes[i])
+            index = order[batch]
+            if graphs is not None:
+                graphs.lr.fill_(lr)
+                loss, logits, y = graphs.train_step(index, flips[batch], offsets[batch])
             else:
-                loss.backward()
-                optimizer.step()
+                x = scale_normalise(apply_flip_crop(train.x[index], images.crop_padding,
+                                                    flips[batch], offsets[batch]),
+                                    mean, std, channels_last=cuda)
+                y = train.y[index]
+                with _autocast(torch_device, amp_dtype):
+                    logits = model(x)
+                    loss = F.cross_entropy(logits, y)
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    optimizer.step()
             # Sums stay on the device: reading them each batch would stall a GPU.
-            loss_sum += loss.detach().double() * len(index)
+            loss_sum += loss.detach().double() * batch_sizes[i]
             correct += (logits.detach().argmax(dim=1) == y).sum()
         row = {"epoch": epoch + 1, "lr": epoch_lr,
                "train_loss": loss_sum.item() / len(train),
@@ -465,7 +672,7 @@ def train_network(arch: str | Sequence[int], images: ImageSplits,
                 row[f"{name}_loss"] = row[f"{name}_acc"] = math.nan
             else:
                 row[f"{name}_loss"], row[f"{name}_acc"] = _evaluate(
-                    model, data[name], mean, std, torch_device, amp_dtype, cuda)
+                    model, data[name], mean, std, torch_device, amp_dtype, cuda, graphs)
         _synchronize(torch_device)
         row["seconds"] = time.perf_counter() - started
         rows.append(row)
@@ -496,6 +703,50 @@ def train_network(arch: str | Sequence[int], images: ImageSplits,
         checkpoint=checkpoint)
 
 
+def train_at_once(runs: Sequence[dict[str, Any]], *, device: str = "auto",
+                  threads: int | None = None) -> list[TrainResult | BaseException]:
+    """Train several runs at once on one device: ``runs`` are keyword arguments of
+    :func:`train_network`, trained ``threads`` at a time (default: all), each in its own
+    thread under its own CUDA stream, so that the GPU overlaps the kernels of different
+    networks (one C=16 network leaves most of a large GPU idle). Returns, in the order of
+    ``runs``, each run's :class:`TrainResult`, or the exception it raised: one failing run
+    stops no other.
+
+    Threads rather than processes: kernels of one process on different streams run
+    concurrently, while processes take turns on the GPU; with the steps replayed as CUDA
+    graphs, a thread spends little time holding Python's lock. On the CPU the runs share the
+    cores, which gains nothing over running them in turn.
+    """
+    import concurrent.futures as cf
+
+    device = try_device(device)
+    if not runs:
+        return []
+    threads = len(runs) if threads is None else _check_positive_int(
+        "threads", threads, "give how many runs train at once, or None for all")
+
+    cpu_threads = torch.get_num_threads()
+
+    def one(kwargs: dict[str, Any]) -> TrainResult:
+        if str(device).startswith("cuda"):
+            with torch.cuda.stream(torch.cuda.Stream(torch.device(device))):
+                return train_network(**{**kwargs, "device": device})
+        # A new thread starts with OpenMP's default thread count; the caller's count keeps
+        # the CPU's reductions, and so the numbers, those of a run trained alone.
+        torch.set_num_threads(cpu_threads)
+        return train_network(**{**kwargs, "device": device})
+
+    with cf.ThreadPoolExecutor(max_workers=min(threads, len(runs))) as pool:
+        futures = [pool.submit(one, dict(kwargs)) for kwargs in runs]
+        results: list[TrainResult | BaseException] = []
+        for future in futures:
+            try:
+                results.append(future.result())
+            except Exception as err:  # noqa: BLE001 - returned, so that the others survive
+                results.append(err)
+    return results
+
+
 __all__ = [
     "CHECKPOINT_NAME",
     "CURVE_COLUMNS",
@@ -503,5 +754,7 @@ __all__ = [
     "TrainResult",
     "count_flops",
     "measure_latency",
+    "sgd_update",
+    "train_at_once",
     "train_network",
 ]

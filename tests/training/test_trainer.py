@@ -339,3 +339,86 @@ def test_bad_images_are_refused(change, message):
     odd = make_images(size=6)
     with pytest.raises(ValueError, match="image size 6 .* multiple of 4"):
         train_network(ARCH, odd, HP_TINY, **TINY)
+
+
+# -- the functional step (what a CUDA graph captures) -----------------------------------------
+@pytest.mark.parametrize("nesterov", [True, False])
+def test_sgd_update_equals_torch_sgd(nesterov):
+    gen = torch.Generator().manual_seed(5)
+    shapes = [(4, 3), (7,), (2, 2, 3)]
+    ours = [torch.randn(s, generator=gen) for s in shapes]
+    theirs = [p.clone().requires_grad_() for p in ours]
+    optimizer = torch.optim.SGD(theirs, lr=0.1, momentum=0.9, weight_decay=5e-4,
+                                nesterov=nesterov)
+    buffers = [torch.zeros_like(p) for p in ours]
+    for lr in (0.1, 0.07, 0.01):  # the rate changes between steps, the tensor carries it
+        grads = [torch.randn(s, generator=gen) for s in shapes]
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        for p, g in zip(theirs, grads):
+            p.grad = g.clone()
+        optimizer.step()
+        trainer.sgd_update(ours, grads, buffers, torch.tensor(lr), 0.9, 5e-4, nesterov)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b.detach(), rtol=1e-6, atol=1e-7)
+    for buffer, p in zip(buffers, theirs):
+        torch.testing.assert_close(buffer, optimizer.state[p]["momentum_buffer"])
+
+
+def test_the_functional_training_step_trains_as_the_optimiser_does():
+    """The step the CUDA graphs capture (augmentation, forward, gradients, sgd_update), run
+    eagerly on the CPU, changes the weights as the optimiser path of train_network does."""
+    hp = HP_TINY
+    reference = network.build_network(ARCH, "cifar10", seed=0, classes=3, image_size=8, **TINY)
+    functional = network.build_network(ARCH, "cifar10", seed=0, classes=3, image_size=8, **TINY)
+    optimizer = torch.optim.SGD(reference.parameters(), lr=hp.lr, momentum=hp.momentum,
+                                weight_decay=hp.weight_decay, nesterov=hp.nesterov)
+    params = list(functional.parameters())
+    buffers = [torch.zeros_like(p) for p in params]
+    data = trainer._Data(IMAGES.train, torch.device("cpu"))
+    mean, std = torch.tensor(IMAGES.mean), torch.tensor(IMAGES.std)
+    gen = torch.Generator().manual_seed(0)
+    from nar_utils.training.images import apply_flip_crop, draw_flip_crop, scale_normalise
+    for step, lr in enumerate((0.1, 0.1, 0.05, 0.02)):
+        index = torch.randperm(len(data), generator=gen)[:hp.batch_size]
+        flip, offsets = draw_flip_crop(len(index), IMAGES.crop_padding, gen)
+        x = scale_normalise(apply_flip_crop(data.x[index], IMAGES.crop_padding, flip, offsets),
+                            mean, std)
+        loss = torch.nn.functional.cross_entropy(reference(x), data.y[index])
+        optimizer.zero_grad()
+        loss.backward()
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        optimizer.step()
+        ours, _, _ = trainer._train_batch(functional, params, buffers, torch.tensor(lr), hp,
+                                          data, IMAGES.crop_padding, mean, std, index, flip,
+                                          offsets, None)
+        assert ours.item() == pytest.approx(loss.item(), rel=1e-5), step
+    for (name, a), b in zip(functional.state_dict().items(), reference.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
+    assert not torch.equal(reference.classifier.weight,
+                           network.build_network(ARCH, "cifar10", seed=0, classes=3,
+                                                 image_size=8, **TINY).classifier.weight)
+
+
+def test_drawing_an_epoch_ahead_takes_the_numbers_batch_by_batch_drawing_takes():
+    from nar_utils.training.images import apply_flip_crop, draw_flip_crop, random_flip_crop
+    batch = torch.from_numpy(IMAGES.train[0][:10])
+    ahead = torch.Generator().manual_seed(9)
+    flips, offsets = zip(*(draw_flip_crop(n, 2, ahead) for n in (6, 4)))
+    one_by_one = torch.Generator().manual_seed(9)
+    for part, flip, offset in zip((batch[:6], batch[6:]), flips, offsets):
+        assert torch.equal(apply_flip_crop(part, 2, flip, offset),
+                           random_flip_crop(part, 2, one_by_one))
+
+
+def test_runs_trained_at_once_equal_runs_trained_alone(three_epochs):
+    results = trainer.train_at_once([
+        {"arch": ARCH, "images": IMAGES, "hp": HP_TINY, "seed": 0, "num_epochs": 3, **TINY},
+        {"arch": ARCH, "images": IMAGES, "hp": HP_TINY, "seed": 0, "num_epochs": 9, **TINY},
+        {"arch": ARCH, "images": IMAGES, "hp": HP_TINY, "seed": 1, "num_epochs": 3, **TINY},
+    ], device="cpu", threads=2)
+    assert_same_numbers(results[0].curve, three_epochs.curve)
+    assert isinstance(results[1], ValueError) and "num_epochs = 9" in str(results[1])
+    assert not results[2].curve["train_loss"].equals(three_epochs.curve["train_loss"])
+    assert trainer.train_at_once([], device="cpu") == []

@@ -41,6 +41,7 @@ References:
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -223,6 +224,11 @@ class NB201Network(nn.Module):
         return self.classifier(x)
 
 
+#: The initialisation draws from torch's global generator (reseeded in a forked state): one
+#: network at a time, so that networks built in threads at once get their seeds' weights.
+_INIT_LOCK = threading.Lock()
+
+
 def build_network(arch: str | Sequence[int], dataset: str = "cifar10-valid",
                   device: str | torch.device = "cpu", seed: int = 0,
                   **config_overrides) -> NB201Network:
@@ -235,7 +241,7 @@ def build_network(arch: str | Sequence[int], dataset: str = "cifar10-valid",
     dataset's, such as a proxy).
     """
     config = NetworkConfig(arch=arch, dataset=dataset, **config_overrides)
-    with torch.random.fork_rng(devices=[]):
+    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         network = NB201Network(config)
     return network.to(torch.device(device))
