@@ -236,8 +236,12 @@ def _train_batch(model: nn.Module, params: list[torch.Tensor], buffers: list[tor
     with _autocast(device, amp_dtype, cache):
         logits = model(x)
         loss = F.cross_entropy(logits, y)
-    grads = torch.autograd.grad(loss, params)
-    sgd_update(params, grads, buffers, lr, hp.momentum, hp.weight_decay, hp.nesterov)
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    # A parameter the loss does not reach (before a cell of 'none' edges) has no gradient;
+    # the optimiser leaves such a parameter alone, and so does this step.
+    used = [k for k, grad in enumerate(grads) if grad is not None]
+    sgd_update([params[k] for k in used], [grads[k] for k in used],
+               [buffers[k] for k in used], lr, hp.momentum, hp.weight_decay, hp.nesterov)
     return loss.detach(), logits.detach(), y
 
 
@@ -310,7 +314,7 @@ class _CudaGraphs:
                                     self.mean, self.std, channels_last=True)
                 with _autocast(self.device, self.amp_dtype, cache=False):
                     loss = F.cross_entropy(self.model(x), self.train.y[static[0]])
-                torch.autograd.grad(loss, self.params)
+                torch.autograd.grad(loss, self.params, allow_unused=True)
 
             graph, outputs = self._capture(lambda: _train_batch(
                 self.model, self.params, self.buffers, self.lr, self.hp, self.train,

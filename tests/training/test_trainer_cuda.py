@@ -22,6 +22,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 #: 8 batches of 16 and a last one of 8: graphs for the full batches, the last one eager.
 IMAGES = make_images(n_train=136, n_valid=40, n_test=24)
 HP = dataclasses.replace(HP_TINY, epochs=6)
+GPU = {**TINY, "device": "cuda"}
 
 
 def close_curves(a, b, rtol=0.05) -> None:
@@ -32,12 +33,12 @@ def close_curves(a, b, rtol=0.05) -> None:
 
 @pytest.fixture(scope="module")
 def eager():
-    return train_network(ARCH, IMAGES, HP, seed=0, device="cuda", cuda_graphs=False, **TINY)
+    return train_network(ARCH, IMAGES, HP, seed=0, cuda_graphs=False, **GPU)
 
 
 @pytest.fixture(scope="module")
 def graphed():
-    return train_network(ARCH, IMAGES, HP, seed=0, device="cuda", **TINY)
+    return train_network(ARCH, IMAGES, HP, seed=0, **GPU)
 
 
 def test_graphs_are_the_default_and_train_as_the_eager_path_does(eager, graphed):
@@ -52,17 +53,17 @@ def test_graphs_are_the_default_and_train_as_the_eager_path_does(eager, graphed)
 
 
 def test_a_resumed_graph_run_continues_the_run(tmp_path, graphed):
-    train_network(ARCH, IMAGES, HP, seed=0, device="cuda", num_epochs=3,
-                  checkpoint_dir=tmp_path, **TINY)
-    resumed = train_network(ARCH, IMAGES, HP, seed=0, device="cuda", checkpoint_dir=tmp_path,
-                            **TINY)
+    train_network(ARCH, IMAGES, HP, seed=0, num_epochs=3,
+                  checkpoint_dir=tmp_path, **GPU)
+    resumed = train_network(ARCH, IMAGES, HP, seed=0, checkpoint_dir=tmp_path,
+                            **GPU)
     assert resumed.resumed_from_epoch == 3 and len(resumed.curve) == HP.epochs
     close_curves(resumed.curve, graphed.curve)
 
 
 def test_runs_at_once_on_their_own_streams_train_as_alone(graphed):
-    runs = [{"arch": ARCH, "images": IMAGES, "hp": HP, "seed": 0, **TINY}] * 3
-    runs.append({"arch": ARCH, "images": IMAGES, "hp": HP, "seed": 0, "num_epochs": 99, **TINY})
+    runs = [{"arch": ARCH, "images": IMAGES, "hp": HP, "seed": 0, **GPU}] * 3
+    runs.append({"arch": ARCH, "images": IMAGES, "hp": HP, "seed": 0, "num_epochs": 99, **GPU})
     results = trainer.train_at_once(runs, device="cuda")
     for result in results[:3]:
         close_curves(result.curve, graphed.curve)
@@ -72,6 +73,6 @@ def test_runs_at_once_on_their_own_streams_train_as_alone(graphed):
 def test_float16_graphs_are_refused_with_the_way_out(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
     with pytest.raises(ValueError, match="cuda_graphs=False"):
-        train_network(ARCH, IMAGES, HP, device="cuda", cuda_graphs=True, num_epochs=1, **TINY)
-    result = train_network(ARCH, IMAGES, HP, device="cuda", num_epochs=1, **TINY)
+        train_network(ARCH, IMAGES, HP, cuda_graphs=True, num_epochs=1, **GPU)
+    result = train_network(ARCH, IMAGES, HP, num_epochs=1, **GPU)
     assert result.config["cuda_graphs"] is False and result.config["precision"] == "float16"
