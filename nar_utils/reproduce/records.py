@@ -28,7 +28,12 @@ ENV_RUN_DIR = "NAR_RUN_DIR"
 RECORD_SCHEMA = 1
 
 def git_state(path: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Git SHA and dirty flag of the repository holding ``path`` (None when not a repo)."""
+    """Git SHA and dirty flag of the repository holding ``path`` (None when not a repo).
+
+    ``$NAR_GIT_SHA``, when set, names the commit instead: for a copy of a working tree run
+    elsewhere (a GPU machine) whose ``.git`` is not that commit's."""
+    if os.environ.get("NAR_GIT_SHA"):
+        return {"git_sha": os.environ["NAR_GIT_SHA"], "git_dirty": False}
     cwd = Path(path or Path(__file__).resolve().parent)
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,

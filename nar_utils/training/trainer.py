@@ -54,6 +54,8 @@ Reference:
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -245,9 +247,69 @@ def _train_batch(model: nn.Module, params: list[torch.Tensor], buffers: list[tor
     return loss.detach(), logits.detach(), y
 
 
-#: One CUDA graph capture at a time in this process: runs trained at once in threads each
-#: capture their own graphs (see :class:`_CudaGraphs`).
-_CAPTURE_LOCK = threading.Lock()
+class _CaptureGate:
+    """Stops the other runs of this process while one captures a CUDA graph.
+
+    A capture must see no CUDA call from another thread (an allocation or a synchronisation
+    elsewhere invalidates it), so runs trained at once in threads hold the gate *shared* for
+    their whole run and pass a :meth:`safepoint` between batches; :meth:`exclusive` (taken by
+    a thread that holds it shared) waits until every other run stands at a safepoint or has
+    not started, and keeps them there until the capture ends. Captures happen once per run
+    and graph, so the stops are short and rare.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._active = 0  # runs holding the gate shared
+        self._waiting = 0  # captures waiting for the others to stop
+        self._capturing = False
+
+    def _enter(self) -> None:
+        with self._cond:
+            while self._capturing or self._waiting:
+                self._cond.wait()
+            self._active += 1
+
+    def _leave(self) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def shared(self):
+        """Held by a run from its first CUDA call to its last."""
+        self._enter()
+        try:
+            yield
+        finally:
+            self._leave()
+
+    def safepoint(self) -> None:
+        """Between batches: stop here while a capture waits or runs."""
+        if self._waiting or self._capturing:
+            self._leave()
+            self._enter()
+
+    @contextlib.contextmanager
+    def exclusive(self):
+        """Held for a capture by a run that holds the gate shared."""
+        with self._cond:
+            self._active -= 1
+            self._waiting += 1
+            while self._capturing or self._active:
+                self._cond.wait()
+            self._waiting -= 1
+            self._capturing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._capturing = False
+                self._active += 1
+                self._cond.notify_all()
+
+
+_GATE = _CaptureGate()
 GRAPH_WARMUP = 3  # untimed eager passes on a side stream before a capture, as CUDA asks
 
 
@@ -263,8 +325,8 @@ class _CudaGraphs:
     static tensors before each replay (indices, flips, crop offsets; evaluation images and
     labels); the learning rate is a device tensor the graph reads. Warm-up passes run on a side
     stream with the batch-norm running statistics restored afterwards, so capturing changes no
-    state. Captures use ``capture_error_mode='thread_local'`` and a process-wide lock, so runs
-    in other threads (on their own streams) go on while one captures.
+    state. Runs in other threads (on their own streams) wait at their next safepoint while
+    one captures (:class:`_CaptureGate`).
     """
 
     def __init__(self, model: nn.Module, params: list[torch.Tensor],
@@ -278,7 +340,7 @@ class _CudaGraphs:
 
     def _capture(self, function, warmup):
         """Capture ``function()`` after ``warmup()`` passes; returns (graph, its outputs)."""
-        with _CAPTURE_LOCK:
+        with _GATE.exclusive():
             saved = [b.detach().clone() for b in self.model.buffers()]
             current = torch.cuda.current_stream(self.device)
             side = torch.cuda.Stream(self.device)
@@ -291,8 +353,7 @@ class _CudaGraphs:
                 for buffer, value in zip(self.model.buffers(), saved):
                     buffer.copy_(value)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, stream=torch.cuda.Stream(self.device),
-                                  capture_error_mode="thread_local"):
+            with torch.cuda.graph(graph, stream=torch.cuda.Stream(self.device)):
                 outputs = function()
             return graph, outputs
 
@@ -359,6 +420,7 @@ def _evaluate(model: nn.Module, data: _Data, mean, std, device: torch.device,
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
     for start in range(0, len(data), EVAL_BATCH_SIZE):
+        _GATE.safepoint()
         batch = data.x[start:start + EVAL_BATCH_SIZE]
         y = data.y[start:start + EVAL_BATCH_SIZE]
         if graphs is not None:
@@ -450,7 +512,7 @@ def _check_identity(saved: dict, wanted: dict, path: Path) -> None:
 
 
 # -- training --------------------------------------------------------------------------------
-def train_network(arch: str | Sequence[int], images: ImageSplits,
+def _train_network(arch: str | Sequence[int], images: ImageSplits,
                   hp: HyperParams | str | os.PathLike = "12", *, seed: int = 0,
                   channels: int = nb201_network.DEFAULT_CHANNELS,
                   cells_per_stage: int = nb201_network.DEFAULT_CELLS_PER_STAGE,
@@ -638,6 +700,7 @@ def train_network(arch: str | Sequence[int], images: ImageSplits,
         correct = torch.zeros((), dtype=torch.int64, device=torch_device)
         epoch_lr = math.nan
         for i in range(iterations):
+            _GATE.safepoint()
             # Per iteration, as the official trainer updates its scheduler.
             lr = lr_at(hp, epoch, i / iterations)
             for group in optimizer.param_groups:
@@ -705,6 +768,12 @@ def train_network(arch: str | Sequence[int], images: ImageSplits,
         latency=measure_latency(model, hp.batch_size, image_size, amp_dtype, cuda),
         device=device, config=config, model=model, resumed_from_epoch=start_epoch,
         checkpoint=checkpoint)
+
+
+@functools.wraps(_train_network)
+def train_network(*args, **kwargs) -> TrainResult:
+    with _GATE.shared():  # see _CaptureGate: runs in threads stop while one captures
+        return _train_network(*args, **kwargs)
 
 
 def train_at_once(runs: Sequence[dict[str, Any]], *, device: str = "auto",

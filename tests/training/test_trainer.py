@@ -425,3 +425,35 @@ def test_runs_trained_at_once_equal_runs_trained_alone(three_epochs):
     assert isinstance(results[1], ValueError) and "num_epochs = 9" in str(results[1])
     assert not results[2].curve["train_loss"].equals(three_epochs.curve["train_loss"])
     assert trainer.train_at_once([], device="cpu") == []
+
+
+def test_a_capture_waits_until_the_other_runs_stand_at_a_safepoint():
+    import threading
+    import time
+
+    gate = trainer._CaptureGate()
+    events, in_batch, finish_batch = [], threading.Event(), threading.Event()
+
+    def other_run():
+        with gate.shared():
+            in_batch.set()
+            finish_batch.wait()
+            events.append("batch done")
+            gate.safepoint()
+            events.append("next batch")
+
+    def capturing_run():
+        with gate.shared(), gate.exclusive():
+            events.append("capture")
+
+    runs = [threading.Thread(target=other_run), threading.Thread(target=capturing_run)]
+    runs[0].start()
+    in_batch.wait()
+    runs[1].start()
+    while gate._waiting == 0:  # the capture waits for the other run
+        time.sleep(0.001)
+    assert events == []
+    finish_batch.set()
+    for run in runs:
+        run.join(timeout=10)
+    assert events == ["batch done", "capture", "next batch"]
