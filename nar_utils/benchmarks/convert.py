@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from nar_utils.benchmarks.nb201 import _SEED_COLUMNS, _TABLE_COLUMNS
+from nar_utils.benchmarks.nb201 import SEED_COLUMNS, TABLE_COLUMNS
 from nar_utils.spaces.nb201 import space as nb201_space
 
 #: Official metric keys read for each of this book's metric names.
@@ -51,7 +51,7 @@ def convert_official(api: Any, out_path: str | os.PathLike | None = None,
     if n != nb201_space.NUM_ARCHS:
         raise ValueError(f"the API holds {n} architectures; a NAS-Bench-201 topology space "
                          f"has {nb201_space.NUM_ARCHS}. Is this the size space ('sss')?")
-    wanted = {k: c for k, c in _TABLE_COLUMNS.items() if k[1] in hps}
+    wanted = {k: c for k, c in TABLE_COLUMNS.items() if k[1] in hps}
     rows = []
     for index in tqdm(range(n), desc="converting", disable=not progress):
         arch_str = nb201_space.format_arch_str(nb201_space.parse_arch_str(api.arch(index)))
@@ -67,7 +67,7 @@ def convert_official(api: Any, out_path: str | os.PathLike | None = None,
             except KeyError:
                 row.setdefault(column, np.nan)
         if seeds is not None:
-            for dataset, column in _SEED_COLUMNS.items():
+            for dataset, column in SEED_COLUMNS.items():
                 trials = []
                 for seed in seeds:
                     try:

@@ -51,8 +51,8 @@ HPS: tuple[str, ...] = ("200", "12")
 
 TABLE_RELPATH = Path("nb201") / "nb201.csv.gz"
 
-# (dataset, hp, metric) -> column of the NB201 table. Accuracies in %, times in seconds.
-_TABLE_COLUMNS: dict[tuple[str, str, str], str] = {
+#: (dataset, hp, metric) -> column of the NB201 table. Accuracies in %, times in seconds.
+TABLE_COLUMNS: dict[tuple[str, str, str], str] = {
     ("cifar10-valid", "200", "train-accuracy"): "c10v_train_accuracy_200",
     ("cifar10-valid", "200", "train-loss"): "c10v_train_loss_200",
     ("cifar10-valid", "200", "valid-accuracy"): "c10v_val_200",
@@ -88,7 +88,8 @@ _TABLE_COLUMNS: dict[tuple[str, str, str], str] = {
     ("ImageNet16-120", "12", "test-accuracy"): "in16_test_12",
     ("ImageNet16-120", "12", "params"): "params_mb_in16",
 }
-_SEED_COLUMNS = {
+#: dataset -> column of the per-seed 200-epoch validation accuracies (JSON lists).
+SEED_COLUMNS = {
     "cifar10-valid": "c10v_val_200_seeds",
     "cifar100": "c100_val_200_seeds",
     "ImageNet16-120": "in16_val_200_seeds",
@@ -288,8 +289,8 @@ def load_table(path: str | os.PathLike) -> NB201Benchmark:
         raise ValueError(f"{path}: not an NB201 table, columns {sorted(missing)} are missing")
     if not (frame["arch_index"].to_numpy() == np.arange(len(frame))).all():
         raise ValueError(f"{path}: rows must be ordered by arch_index 0..{len(frame) - 1}")
-    columns = {k: c for k, c in _TABLE_COLUMNS.items() if c in frame.columns}
-    seeds = {d: c for d, c in _SEED_COLUMNS.items() if c in frame.columns}
+    columns = {k: c for k, c in TABLE_COLUMNS.items() if c in frame.columns}
+    seeds = {d: c for d, c in SEED_COLUMNS.items() if c in frame.columns}
     return NB201Benchmark(frame, columns, "nb201-table", str(path), seeds,
                           load_seconds=time.perf_counter() - start)
 

@@ -106,6 +106,7 @@ class RunResult:
     executed: str | None = None
     seconds: float = 0.0
     error: str | None = None
+    kind: str = "notebook"   # what ran: 'notebook' (an executed notebook is kept) or another
 
 
 @dataclass
@@ -134,8 +135,9 @@ class GridReport:
                  f"{counts[STATUS_FAILED]} failed, {counts[STATUS_CANCELLED]} cancelled"]
         for result in self.failed:
             lines.append(f"[grid] FAILED {result.label}: {result.error}")
-            where = result.executed or "(no executed notebook was written)"
-            lines.append(f"       error notebook: {where}")
+            if result.kind == "notebook":
+                where = result.executed or "(no executed notebook was written)"
+                lines.append(f"       error notebook: {where}")
         return "\n".join(lines)
 
 
@@ -390,15 +392,17 @@ def _count(bar, result: RunResult) -> None:
         bar.failed_runs = getattr(bar, "failed_runs", 0) + 1
         if not bar.disable:
             bar.write(f"[grid] FAILED {result.label}: {result.error}")
-            bar.write(f"       error notebook: {result.executed or '(none written)'}")
+            if result.kind == "notebook":
+                bar.write(f"       error notebook: {result.executed or '(none written)'}")
     bar.update(1)
     bar.set_postfix(failed=getattr(bar, "failed_runs", 0), refresh=False)
 
 
-def _run_in_process(pending: list[PlannedRun], fail_fast: bool, bar) -> list[RunResult]:
+def _run_in_process(pending: list, fail_fast: bool, bar, execute=execute_run
+                    ) -> list[RunResult]:
     results = []
     for position, run in enumerate(pending):
-        result = execute_run(run)
+        result = execute(run)
         results.append(result)
         _count(bar, result)
         if fail_fast and result.status == STATUS_FAILED:
@@ -407,13 +411,13 @@ def _run_in_process(pending: list[PlannedRun], fail_fast: bool, bar) -> list[Run
     return results
 
 
-def _run_process_pool(pending: list[PlannedRun], workers: int, fail_fast: bool,
-                      bar) -> list[RunResult]:
+def _run_process_pool(pending: list, workers: int, fail_fast: bool, bar,
+                      execute=execute_run) -> list[RunResult]:
     # 'spawn': workers start clean (no inherited threads or CUDA state from this process).
     context = multiprocessing.get_context("spawn")
     results: dict[str, RunResult] = {}
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(execute_run, run): run for run in pending}
+        futures = {pool.submit(execute, run): run for run in pending}
         for future in cf.as_completed(futures):
             run = futures[future]
             if future.cancelled():
@@ -427,13 +431,14 @@ def _run_process_pool(pending: list[PlannedRun], workers: int, fail_fast: bool,
     return [results.get(run.run_dir) or _cancelled(run) for run in pending]
 
 
-def _result_of(future, run: PlannedRun) -> RunResult:
+def _result_of(future, run) -> RunResult:
     """A future's result; a worker that died (killed, out of memory) counts as a failure."""
     try:
         return future.result()
     except Exception as exc:  # noqa: BLE001
+        executed = getattr(run, "executed_path", None)
         return RunResult(run.label, STATUS_FAILED, run.run_dir,
-                         str(run.executed_path) if run.executed_path.is_file() else None,
+                         str(executed) if executed is not None and executed.is_file() else None,
                          error=f"the worker running it failed: {type(exc).__name__}: {exc}")
 
 
@@ -447,8 +452,9 @@ def _check_gpu_workers(client, gpus_per_run: int) -> None:
             "ADDRESS --nthreads 1 --resources GPU=1', or run with --gpus-per-run 0")
 
 
-def _run_dask(pending: list[PlannedRun], workers: int, scheduler: str | None,
-              gpus_per_run: int, fail_fast: bool, bar) -> list[RunResult]:
+def _run_dask(pending: list, workers: int, scheduler: str | None,
+              gpus_per_run: float, fail_fast: bool, bar, execute=execute_run
+              ) -> list[RunResult]:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:
@@ -473,7 +479,7 @@ def _run_dask(pending: list[PlannedRun], workers: int, scheduler: str | None,
         futures = {}
         for run in pending:
             key = f"nar-grid-{run.label}-{_short_hash(run.run_dir + str(time.time()))}"
-            futures[client.submit(execute_run, run, key=key, pure=False,
+            futures[client.submit(execute, run, key=key, pure=False,
                                   resources=resources)] = run
         for future in as_completed(list(futures)):
             run = futures[future]
@@ -490,6 +496,36 @@ def _run_dask(pending: list[PlannedRun], workers: int, scheduler: str | None,
         if cluster is not None:
             cluster.close()
     return [results.get(run.run_dir) or _cancelled(run) for run in pending]
+
+
+def run_tasks(tasks: Sequence, execute, *, backend: str = "local", workers: int = 1,
+              scheduler: str | None = None, gpus_per_run: float = 0, fail_fast: bool = False,
+              progress: bool = True) -> list[RunResult]:
+    """Run ``execute(task)`` for every task on a backend and return the results in order.
+
+    The backends of :func:`run_grid` for any kind of run: a task is a picklable object with a
+    ``label`` and a ``run_dir`` (unique), and ``execute`` a module-level function returning a
+    :class:`RunResult` (so that process-pool and Dask workers can import it). ``backend=
+    'local'``: ``workers`` processes (1: here, one after another); ``'dask'``: one Dask task
+    each, claiming ``gpus_per_run`` units of the workers' ``GPU`` resource (a fraction lets
+    several runs share one GPU).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    if gpus_per_run and backend != "dask":
+        raise ValueError("gpus_per_run needs backend='dask' (Dask worker resources); the "
+                         "local backend runs where it is started")
+    tasks = list(tasks)
+    with _progress(len(tasks), progress) as bar:
+        if not tasks:
+            return []
+        if backend == "dask":
+            return _run_dask(tasks, workers, scheduler, gpus_per_run, fail_fast, bar, execute)
+        if workers == 1 or len(tasks) == 1:
+            return _run_in_process(tasks, fail_fast, bar, execute)
+        return _run_process_pool(tasks, min(workers, len(tasks)), fail_fast, bar, execute)
 
 
 def run_grid(grid: str | os.PathLike | Sequence[GridEntry], out_dir: str | os.PathLike = "runs",
@@ -523,15 +559,9 @@ def run_grid(grid: str | os.PathLike | Sequence[GridEntry], out_dir: str | os.Pa
     if progress:
         print(f"[grid] {_runs(len(planned))} planned under {Path(out_dir)}: {len(skipped)} "
               f"already complete, {len(pending)} to run ({backend} backend)", flush=True)
-    with _progress(len(pending), progress) as bar:
-        if not pending:
-            done = []
-        elif backend == "dask":
-            done = _run_dask(pending, workers, scheduler, gpus_per_run, fail_fast, bar)
-        elif workers == 1 or len(pending) == 1:
-            done = _run_in_process(pending, fail_fast, bar)
-        else:
-            done = _run_process_pool(pending, min(workers, len(pending)), fail_fast, bar)
+    done = run_tasks(pending, execute_run, backend=backend, workers=workers,
+                     scheduler=scheduler, gpus_per_run=gpus_per_run, fail_fast=fail_fast,
+                     progress=progress)
     by_dir = {r.run_dir: r for r in done}
     results = [by_dir.get(run.run_dir) or RunResult(run.label, STATUS_SKIPPED, run.run_dir,
                                                      str(run.executed_path))

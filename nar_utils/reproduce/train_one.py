@@ -53,13 +53,20 @@ def train_one(arch: str, *, dataset: str = "cifar10-valid", hp: str = "12",
               seeds: Iterable[int] = (777,), channels: int = 16, cells: int = 5,
               data_dir: str | None = None, proxy: bool = False, out: str | Path = "runs",
               num_epochs: int | None = None, device: str = "auto",
-              progress: bool = True) -> list[Path]:
-    """Train ``arch`` once per seed and write a run record for each; returns their paths."""
+              progress: bool = True, arch_index: int | None = None) -> list[Path]:
+    """Train ``arch`` once per seed and write a run record for each; returns their paths.
+
+    ``arch_index`` names the cell's index in a list of cells the caller holds (the meta list
+    of a regenerated benchmark): ``arch`` is then taken as the cell itself, and the index is
+    recorded and names the run directories, as an index of the benchmark table would."""
     from nar_utils.spaces import nb201
     from nar_utils.training import images as image_data
     from nar_utils.training.trainer import train_network
 
-    arch_str, index = resolve_arch(arch, data_dir)
+    if arch_index is None:
+        arch_str, index = resolve_arch(arch, data_dir)
+    else:
+        arch_str, index = nb201.format_arch_str(arch), int(arch_index)
     images = image_data.load_images(dataset, data_dir, fallback="proxy" if proxy else "error")
     name = f"{index:06d}" if index is not None else nb201.op_code_from_arch_str(arch_str)
     paths = []
