@@ -41,6 +41,13 @@ choice of training (order, flips, crops) comes from one ``torch.Generator`` seed
 arguments give the same curve (except its ``seconds``) and the same weights bit for bit; on a
 GPU, mixed precision and non-deterministic kernels make runs differ slightly.
 
+On a CUDA GPU the network runs in bfloat16 autocast with channels-last tensors, and each
+full-size training step and evaluation batch is captured once as a CUDA graph and replayed
+(``cuda_graphs``; :class:`_CudaGraphs`): a C=16 network's thousand small kernels per step
+then leave the host in one launch. No step reads a value back to the host (an epoch's random
+numbers are drawn ahead and moved at once; sums stay on the device until the epoch ends).
+:func:`train_at_once` trains several runs at once, one thread and CUDA stream each.
+
 Checkpoints: with ``checkpoint_dir``, the run's state is saved there after every epoch (file
 :data:`CHECKPOINT_NAME`, replaced atomically), and a later call with the same arguments
 continues after the last saved epoch, ending with the numbers and weights an uninterrupted run
