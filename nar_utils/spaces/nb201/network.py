@@ -123,14 +123,19 @@ class NetworkConfig:
 
 
 class ReLUConvBN(nn.Sequential):
-    """ReLU, convolution without bias ('same' padding for stride 1), batch norm."""
+    """ReLU, convolution without bias ('same' padding for stride 1), batch norm.
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1):
+    ``affine`` and ``track_running_stats`` are the batch norm's (the benchmark's networks:
+    both on; weight-sharing supernets set them as their search recipes ask)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 affine: bool = True, track_running_stats: bool = True):
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride,
                       padding=kernel_size // 2, bias=False),
-            nn.BatchNorm2d(out_channels, affine=True),
+            nn.BatchNorm2d(out_channels, affine=affine,
+                           track_running_stats=track_running_stats),
         )
 
 
@@ -141,17 +146,21 @@ class Zero(nn.Module):
         return torch.zeros_like(x)
 
 
-def make_operation(op_code: int, channels: int) -> nn.Module:
-    """The module of one cell edge (``op_code`` indexes :data:`nar_utils.spaces.nb201.OPS`)."""
+def make_operation(op_code: int, channels: int, affine: bool = True,
+                   track_running_stats: bool = True) -> nn.Module:
+    """The module of one cell edge (``op_code`` indexes :data:`nar_utils.spaces.nb201.OPS`);
+    ``affine`` and ``track_running_stats`` go to the convolutions' batch norms."""
     name = space.OPS[int(op_code)] if 0 <= int(op_code) < space.NUM_OPS else None
     if name == "none":
         return Zero()
     if name == "skip_connect":
         return nn.Identity()
     if name == "nor_conv_1x1":
-        return ReLUConvBN(channels, channels, 1)
+        return ReLUConvBN(channels, channels, 1, affine=affine,
+                          track_running_stats=track_running_stats)
     if name == "nor_conv_3x3":
-        return ReLUConvBN(channels, channels, 3)
+        return ReLUConvBN(channels, channels, 3, affine=affine,
+                          track_running_stats=track_running_stats)
     if name == "avg_pool_3x3":
         return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
     raise ValueError(f"op code {op_code!r} is out of range 0..{space.NUM_OPS - 1} "
