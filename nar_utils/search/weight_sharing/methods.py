@@ -129,9 +129,11 @@ class SearchSettings:
 
     def lr_at(self, epoch: int) -> float:
         """The shared weights' learning rate in ``epoch`` (the benchmark's cosine, constant
-        within an epoch; with ``t_max`` < epochs it restarts its half-wave every t_max)."""
+        within an epoch; with ``t_max`` < epochs, as ENAS' config has it, the rate swings
+        between lr and eta_min with a period of 2 t_max epochs)."""
         period = self.t_max or self.epochs
-        return self.eta_min + (self.lr - self.eta_min) * (1 + math.cos(math.pi * epoch / period)) / 2
+        cosine = (1 + math.cos(math.pi * epoch / period)) / 2
+        return self.eta_min + (self.lr - self.eta_min) * cosine
 
 
 _DARTS = {"epochs": 50, "batch_size": 64, "lr": 0.025, "eta_min": 0.001,
