@@ -3,7 +3,7 @@
 Each anchor names where it was published. None of them is used to tune anything; the book
 prints them next to its own recorded numbers. Figures marked ``verified=False`` were taken
 from secondary descriptions of the papers and have not been checked against the papers here.
-:func:`anchor_table` sets them beside the figures of a set of run records (chapter 06).
+:func:`anchor_table` sets them beside the figures of a set of run records (chapter 08).
 """
 from __future__ import annotations
 
@@ -59,6 +59,53 @@ PAPER_PROTOCOL_REPORTED: dict[str, dict[str, float]] = {
     "bohb": {"cifar10": 93.61, "cifar100": 70.85, "ImageNet16-120": 44.42},
 }
 REPORTED_LABEL = "as reported, unverified"
+#: Test accuracy (%) of the cell each weight-sharing search derives on NAS-Bench-201, mean and
+#: standard deviation over the paper's runs (None: no spread given), as reported in the
+#: NAS-Bench-201 paper (Dong & Yang, ICLR 2020, Table 5): secondary copies, unverified.
+WEIGHT_SHARING_REPORTED: dict[str, dict[str, tuple[float, float | None]]] = {
+    "darts-v1": {"cifar10": (54.30, None), "cifar100": (15.61, None),
+                 "ImageNet16-120": (16.32, None)},
+    "darts-v2": {"cifar10": (54.30, None), "cifar100": (15.61, None),
+                 "ImageNet16-120": (16.32, None)},
+    "gdas": {"cifar10": (93.61, 0.09), "cifar100": (70.70, 0.30),
+             "ImageNet16-120": (41.71, 0.98)},
+    "setn": {"cifar10": (87.64, 0.00), "cifar100": (59.05, 0.24),
+             "ImageNet16-120": (32.52, 0.21)},
+    "enas": {"cifar10": (53.89, 0.58), "cifar100": (13.96, 2.33),
+             "ImageNet16-120": (14.84, 2.10)},
+    "rsps": {"cifar10": (87.66, 1.69), "cifar100": (46.60, 6.57),
+             "ImageNet16-120": (30.78, 6.12)},
+}
+
+
+def _mean_std(values) -> str:
+    values = [v for v in values if v == v]
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{np.mean(values):.2f} ± {np.std(values, ddof=1):.2f}"
+
+
+def weight_sharing_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The NB201 paper's comparison layout: one row per method, our derived cells' test
+    accuracy (mean ± sample std over seeds) per dataset beside the values as reported there.
+
+    ``runs``: one row per search with columns ``method``, ``seed``, ``seconds`` and one
+    column per dataset holding the derived cell's benchmark test accuracy (NaN where the
+    benchmark lacks the dataset)."""
+    datasets = [d for d in ("cifar10", "cifar100", "ImageNet16-120") if d in runs.columns]
+    rows = []
+    for method, group in runs.groupby("method", sort=False):
+        row = {"method": method, "seeds": len(group),
+               "search (s)": f"{group['seconds'].mean():.0f}"}
+        for dataset in datasets:
+            row[f"{dataset} (ours)"] = _mean_std(group[dataset].tolist())
+            mean, std = WEIGHT_SHARING_REPORTED.get(method, {}).get(dataset, (None, None))
+            row[f"{dataset} ({REPORTED_LABEL})"] = "–" if mean is None else (
+                f"{mean:.2f}" if std is None else f"{mean:.2f} ± {std:.2f}")
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def anchor(key: str) -> Anchor:

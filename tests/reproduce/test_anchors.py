@@ -1,4 +1,7 @@
 """The table of anchors: published figures only beside records of the same benchmark."""
+import numpy as np
+import pandas as pd
+
 from nar_utils.reproduce import anchors
 
 
@@ -114,3 +117,18 @@ def test_published_optima_sit_beside_the_nb201_table_only():
 def test_paper_protocol_figures_are_labelled_unverified():
     assert anchors.PAPER_PROTOCOL_REPORTED["rea"]["cifar10"] == 93.92
     assert anchors.REPORTED_LABEL == "as reported, unverified"
+
+
+def test_the_weight_sharing_table_sets_ours_beside_the_reported_values():
+    runs = pd.DataFrame([
+        {"method": "gdas", "seed": 0, "seconds": 10.0, "cifar10": 93.0, "cifar100": np.nan},
+        {"method": "gdas", "seed": 1, "seconds": 20.0, "cifar10": 94.0, "cifar100": np.nan},
+        {"method": "rsps", "seed": 0, "seconds": 5.0, "cifar10": 80.5, "cifar100": 60.0},
+    ])
+    table = anchors.weight_sharing_table(runs).set_index("method")
+    assert table.loc["gdas", "cifar10 (ours)"] == "93.50 ± 0.71"
+    assert table.loc["gdas", "cifar100 (ours)"] == "–"
+    assert table.loc["gdas", "cifar10 (as reported, unverified)"] == "93.61 ± 0.09"
+    assert table.loc["rsps", "cifar10 (ours)"] == "80.50"
+    assert table.loc["gdas", "search (s)"] == "15" and table.loc["gdas", "seeds"] == 2
+    assert "ImageNet16-120 (ours)" not in table.columns
