@@ -227,7 +227,8 @@ def collect_runs(runs_root: str | Path) -> tuple[list[dict], list[str]]:
         path = run_dir / f"{RECORD_NAME}.json"
         try:
             record = json.loads(path.read_text())
-            record["metrics"]["curve"], record["metrics"]["config"]  # noqa: B018 - a check
+            if not {"curve", "config"} <= set(record["metrics"]):
+                raise KeyError("curve")
         except (OSError, json.JSONDecodeError, KeyError, TypeError):
             unreadable.append(str(run_dir))
             continue

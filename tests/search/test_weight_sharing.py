@@ -152,7 +152,7 @@ def test_a_stopped_search_resumes_to_the_uninterrupted_result(tmp_path):
     whole = ws.search_weight_sharing("enas", IMAGES, seed=2, settings=settings, device="cpu")
     first = ws.search_weight_sharing("enas", IMAGES, seed=2, settings=settings, device="cpu",
                                      checkpoint_dir=tmp_path, stop_after=1)
-    assert len(first.history) == 1
+    assert len(first.history) == 1 and first.epochs == 1
     rest = ws.search_weight_sharing("enas", IMAGES, seed=2, settings=settings, device="cpu",
                                     checkpoint_dir=tmp_path)
     assert rest.resumed_from_epoch == 1 and rest.arch == whole.arch

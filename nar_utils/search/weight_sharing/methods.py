@@ -216,7 +216,7 @@ class SearchResult:
     arch: str  # the derived cell
     seed: int
     seconds: float  # search time (all epochs, this call and resumed ones)
-    epochs: int
+    epochs: int  # epochs searched (the schedule's, unless stop_after cut it short)
     history: pd.DataFrame  # one row per epoch (see search_weight_sharing)
     settings: dict[str, Any]
     images: str
@@ -532,7 +532,7 @@ def search_weight_sharing(method: str, images: ImageSplits, *, seed: int = 0,
     history = pd.DataFrame(rows)
     return SearchResult(
         method=method, arch=arch, seed=int(seed),
-        seconds=seconds_before + time.perf_counter() - started, epochs=hp.epochs,
+        seconds=seconds_before + time.perf_counter() - started, epochs=len(rows),
         history=history, settings=dataclasses.asdict(hp), images=images.name,
         is_proxy=bool(images.is_proxy), device=device, candidates=candidates,
         resumed_from_epoch=start_epoch)
