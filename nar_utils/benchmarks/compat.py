@@ -24,8 +24,8 @@ parameters and training time from the table, and FLOPs computed by the book's co
 (:mod:`nar_utils.spaces.nb201.cellinfo`, equal to the NAR authors' records). A value the data
 does not hold is ``None`` (a latency is ``-1``, as the official ``ResultsCount`` reports a
 missing one) and never made up; fields without per-seed values (losses, times, training
-accuracy, CIFAR-10 test accuracy) are the mean over seeds in every trial; weights are not part of this data, so ``get_net_param`` and
-``reload`` raise.
+accuracy, CIFAR-10 test accuracy) are the mean over seeds in every trial; weights are not
+part of this data, so ``get_net_param`` and ``reload`` raise.
 
 Reference: X. Dong and Y. Yang, "NAS-Bench-201", ICLR 2020, and X. Dong et al., "NATS-Bench",
 TPAMI 2021 (their APIs' documented methods and signatures; written here from that
