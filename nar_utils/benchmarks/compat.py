@@ -20,12 +20,13 @@ accuracies of every dataset and schedule the table holds (``nb201/nb201.csv.gz``
 final accuracies where ``nb201/nb201_seeds.csv.gz`` is present (200-epoch validation; test
 and valid+test on CIFAR-100 and ImageNet16-120), per-epoch training and validation
 accuracy of cells 0-199 on cifar10-valid where ``nb201/nb201_curves_200.csv.gz`` is present,
-parameters and training time from the table, and FLOPs computed by the book's counter
-(:mod:`nar_utils.spaces.nb201.cellinfo`, equal to the NAR authors' records). A value the data
-does not hold is ``None`` (a latency is ``-1``, as the official ``ResultsCount`` reports a
-missing one) and never made up; fields without per-seed values (losses, times, training
-accuracy, CIFAR-10 test accuracy) are the mean over seeds in every trial; weights are not
-part of this data, so ``get_net_param`` and ``reload`` raise.
+parameters and training time from the table, and FLOPs computed exactly under the
+benchmark's own counting convention (:func:`nar_utils.spaces.nb201.cellinfo.official_flops`;
+``'flops-nar'`` adds the book's and NAR's convention, which also counts batch norms). A
+value the data does not hold is ``None`` (a latency is ``-1``, as the official
+``ResultsCount`` reports a missing one) and never made up; fields without per-seed values
+(losses, times, training accuracy, CIFAR-10 test accuracy) are the mean over seeds in every
+trial; weights are not part of this data, so ``get_net_param`` and ``reload`` raise.
 
 Reference: X. Dong and Y. Yang, "NAS-Bench-201", ICLR 2020, and X. Dong et al., "NATS-Bench",
 TPAMI 2021 (their APIs' documented methods and signatures; written here from that
@@ -268,18 +269,20 @@ class NASBench201API:
         return info
 
     def get_cost_info(self, index: int, dataset: str, hp: str = "12") -> dict[str, Any]:
-        """``flops`` (M, computed by the book's counter), ``params`` (M, the table's),
-        ``latency`` (None: not held), training time per epoch and in total (the table's)."""
+        """``flops`` (M, the benchmark's convention, computed), ``flops-nar`` (M, the book's
+        and NAR's convention), ``params`` (M, the table's), ``latency`` (None: not held),
+        training time per epoch and in total (the table's)."""
         index = self.bench._check_index(index)
         self._check_dataset(dataset)
         hp = self._check_hp(hp)
         from nar_utils.spaces.nb201 import cellinfo
 
         codes = np.asarray([nb201_space.parse_arch_str(self.bench[index])])
-        flops, params = cellinfo.network_totals(dataset, codes)
+        flops_nar, params = cellinfo.network_totals(dataset, codes)
         held_params = self._value(dataset, hp, "params", index)
         total = self._value(dataset, hp, "train-time", index)
-        return {"flops": float(flops[0]) / 1e6,
+        return {"flops": float(cellinfo.official_flops(dataset, codes)[0]) / 1e6,
+                "flops-nar": float(flops_nar[0]) / 1e6,
                 "params": held_params if held_params is not None else float(params[0]) / 1e6,
                 "latency": None,
                 "T-train@epoch": None if total is None else total / EPOCHS.get(hp, 1),
@@ -294,7 +297,8 @@ class NASBench201API:
     def find_best(self, dataset: str, metric_on_set: str, FLOP_max: float | None = None,  # noqa: N803
                   Param_max: float | None = None, hp: str = "12") -> tuple[int, float]:  # noqa: N803
         """``(index, accuracy)`` of the most accurate cell on ``metric_on_set`` (mean over
-        seeds) under optional FLOPs / parameter limits (M), as the official ``find_best``."""
+        seeds) under optional FLOPs (the benchmark's convention) and parameter limits (M), as
+        the official ``find_best``."""
         self._check_dataset(dataset)
         hp = self._check_hp(hp)
         prefix = SETNAMES[dataset].get(metric_on_set)
@@ -309,7 +313,8 @@ class NASBench201API:
         if FLOP_max is not None or Param_max is not None:
             from nar_utils.spaces.nb201 import cellinfo
 
-            flops, params = cellinfo.network_totals(dataset, self.bench.op_codes)
+            _, params = cellinfo.network_totals(dataset, self.bench.op_codes)
+            flops = cellinfo.official_flops(dataset, self.bench.op_codes)
             keep = np.ones(len(accuracy), bool)
             if FLOP_max is not None:
                 keep &= flops / 1e6 <= FLOP_max

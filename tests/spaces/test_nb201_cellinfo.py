@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import nar_utils as nar
 from nar_utils.spaces import nb201
@@ -172,3 +173,42 @@ def test_bad_inputs_raise_naming_the_valid_choices(tiny_bench, tmp_path):
         cellinfo.cell_info_arrays("cifar10", np.full((1, 6), 7))
     with pytest.raises(ValueError, match="cifar-100"):
         cellinfo.to_nar_json(tiny_bench, tmp_path / "x.json", datasets=("cifar-100",))
+
+
+def _official_count(net: torch.nn.Module, size: int) -> int:
+    """NAS-Bench-201's counting rule, by hooks on a built network: every Conv2d's
+    k*k*Cin*Cout/groups per output position (+ bias) and every Linear's in*out (+ bias)."""
+    total = []
+
+    def conv(module, inputs, output):
+        positions = output.shape[0] * output.shape[2] * output.shape[3]
+        k = module.kernel_size[0] * module.kernel_size[1]
+        total.append(k * module.in_channels * module.out_channels // module.groups * positions
+                     + (module.out_channels * positions if module.bias is not None else 0))
+
+    def linear(module, inputs, output):
+        total.append(module.in_features * module.out_features
+                     + (module.out_features if module.bias is not None else 0))
+
+    for module in net.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            module.register_forward_hook(conv)
+        elif isinstance(module, torch.nn.Linear):
+            module.register_forward_hook(linear)
+    with torch.no_grad():
+        net.eval()(torch.zeros(1, 3, size, size))
+    return sum(total)
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "ImageNet16-120"])
+def test_official_flops_follow_the_benchmarks_counting_rule(dataset):
+    archs = [nb201.RESNET_ARCH, "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+             "|nor_conv_1x1~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|skip_connect~0|none~1|"
+             "nor_conv_3x3~2|"]
+    codes = np.array([nb201.parse_arch_str(a) for a in archs])
+    official = cellinfo.official_flops(dataset, codes)
+    size = nb201_network.DATASET_SHAPES[dataset][1]
+    for arch, value in zip(archs, official):
+        assert value == _official_count(nb201_network.build_network(arch, dataset), size)
+    book, _ = cellinfo.network_totals(dataset, codes)
+    assert (book > official).all()  # the book's convention also counts batch norms

@@ -161,6 +161,31 @@ def network_totals(dataset: str, op_codes: np.ndarray) -> tuple[np.ndarray, np.n
     return total_flops.astype(np.int64), total_params.astype(np.int64)
 
 
+def official_flops(dataset: str, op_codes: np.ndarray) -> np.ndarray:
+    """FLOPs of whole networks under NAS-Bench-201's own convention: float64 ``(N,)``, in
+    FLOPs (divide by 1e6 for the benchmark's 'flops' in M).
+
+    The benchmark's counter (AutoDL-Projects ``get_model_infos``) sums the multiply-
+    accumulates of convolutions and of the classifier, the classifier's bias included, and
+    nothing else: no batch norm, pooling or ReLU. The book's convention
+    (:func:`network_totals`, NAR's per-operation records) also counts batch norms (2 per
+    element) and the global pooling and leaves out the classifier's bias, so its totals are
+    higher. Both are exact counts; they name different things.
+    """
+    codes = network.as_op_codes(op_codes).astype(np.intp)
+    num_classes, size, widths, sizes = _geometry(dataset)
+    fixed = 9 * network.IMAGE_CHANNELS * widths[0] * size * size
+    for stage in (1, 2):
+        c_in, c_out, area = widths[stage - 1], widths[stage], sizes[stage] ** 2
+        fixed += (9 * c_in * c_out + 9 * c_out * c_out + c_in * c_out) * area
+    fixed += widths[-1] * num_classes + num_classes
+    per_code = np.zeros(space.NUM_OPS)
+    for width, out in zip(widths, sizes):
+        per_code[_CONV1] += network.DEFAULT_CELLS_PER_STAGE * width * width * out * out
+        per_code[_CONV3] += network.DEFAULT_CELLS_PER_STAGE * 9 * width * width * out * out
+    return (fixed + per_code[codes].sum(axis=1)).astype(np.float64)
+
+
 # -- counts by tracing a real network ------------------------------------------------------
 class TracedCellInfo(NamedTuple):
     """What :func:`traced_cell_info` measures on one network."""
