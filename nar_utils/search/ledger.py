@@ -183,6 +183,8 @@ class Ledger:
         self.trajectory: list[Step] = []
         self.num_queries = 0
         self.time_used = 0.0
+        #: Other work charged to the time budget: (what, seconds), in order.
+        self.extra_charges: list[tuple[str, float]] = []
         self.exhausted = False
         self.stop_reason: str | None = None
         self.sealed = False
@@ -258,6 +260,25 @@ class Ledger:
         queries; returns them. If the budget runs out part-way, the labels bought before stay
         bought (see :meth:`known`) and :class:`BudgetExhausted` is raised."""
         return np.array([self._buy(i, hp, "train-label") for i in arch_indices], dtype=float)
+
+    def charge_seconds(self, seconds: float, what: str) -> None:
+        """Charge ``seconds`` of other work a search pays for (the short training runs of
+        Siamese-NAS estimation codes, say) to :attr:`time_used`, without a query; listed in
+        :attr:`extra_charges`. Raises :class:`BudgetExhausted`, charging nothing, when it
+        would exceed the time budget."""
+        if self.sealed:
+            raise RuntimeError("this ledger has reported test accuracy, so the search is over; "
+                               "start a new Ledger for a new search")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float, np.floating)) \
+                or not seconds >= 0:
+            raise ValueError(f"seconds must be a non-negative number, got {seconds!r}")
+        if self.exhausted:
+            raise BudgetExhausted(f"budget already exhausted ({self.stop_reason})",
+                                  self.stop_reason or "budget")
+        if self.max_time is not None and self.time_used + seconds > self.max_time:
+            self._exhaust("time budget")
+        self.time_used += float(seconds)
+        self.extra_charges.append((str(what), float(seconds)))
 
     def _buy(self, arch_index: int, hp: str | None, kind: str) -> float:
         if self.sealed:
