@@ -285,7 +285,8 @@ class NASBench201API:
                 "flops-nar": float(flops_nar[0]) / 1e6,
                 "params": held_params if held_params is not None else float(params[0]) / 1e6,
                 "latency": None,
-                "T-train@epoch": None if total is None else total / EPOCHS.get(hp, 1),
+                "T-train@epoch": None if total is None or hp not in EPOCHS else
+                total / EPOCHS[hp],
                 "T-train@total": total, "T-ori-test@epoch": None, "T-ori-test@total": None}
 
     def get_net_config(self, index: int, dataset: str) -> dict[str, Any]:
@@ -379,9 +380,13 @@ class NASBench201API:
     def _metrics(self, index: int, dataset: str, setname: str, iepoch: int | None, hp: str,
                  seed: int | None) -> dict[str, Any]:
         prefix = SETNAMES[dataset][setname]
-        last = EPOCHS.get(hp, 1) - 1
+        epochs = EPOCHS.get(hp)  # None: a schedule of unknown length (the embedded source's)
+        last = None if epochs is None else epochs - 1
         out = {"loss": None, "accuracy": None, "cur_time": None, "all_time": None}
-        if iepoch is not None and int(iepoch) != last:
+        if iepoch is not None and (last is None or int(iepoch) != last):
+            if last is None:
+                raise IndexError(f"per-epoch values of schedule hp={hp!r} are not held; ask for "
+                                 "iepoch=None (the final values)")
             if not 0 <= int(iepoch) <= last:
                 raise IndexError(f"iepoch {iepoch} is outside 0..{last} (hp={hp})")
             out["accuracy"] = self._curve_value(index, dataset, prefix, int(iepoch), hp)
@@ -402,7 +407,7 @@ class NASBench201API:
         else:
             total = self._value(dataset, hp, f"{prefix}-all-time", index)
         out["all_time"] = total
-        out["cur_time"] = None if total is None else total / EPOCHS.get(hp, 1)
+        out["cur_time"] = None if total is None or epochs is None else total / epochs
         out["iepoch"] = last
         return out
 

@@ -194,4 +194,8 @@ def test_the_embedded_source_serves_its_one_schedule(monkeypatch):
         "test-accuracy"])
     with pytest.raises(ValueError, match="not held"):
         api.get_more_info(1, 'cifar10')  # the official default hp='12' is not held here
+    final = api.query_meta_info_by_index(1, hp=api.bench.hps[0]).get_metrics('cifar10', 'ori-test')
+    assert final["iepoch"] is None and final["accuracy"] == info["test-accuracy"]
+    with pytest.raises(IndexError, match="not held"):
+        api.get_more_info(1, 'cifar10', 5, hp=api.bench.hps[0])
     assert compat.SEEDS == (777, 888, 999)
