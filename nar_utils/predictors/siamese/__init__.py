@@ -1,5 +1,6 @@
 """Siamese-NAS (Zhang et al., 2022): estimation codes from short training runs
-(:mod:`.estimation`). Imports torch when a code is computed."""
+(:mod:`.estimation`) and the predictor network with NSAM and the estimation fusion module
+(:mod:`.model`). Imports torch."""
 from nar_utils.predictors.siamese.estimation import (
     CodeCache,
     CodeSettings,
@@ -8,6 +9,14 @@ from nar_utils.predictors.siamese.estimation import (
     stack_codes,
     table_code,
 )
+from nar_utils.predictors.siamese.model import (
+    EstimationFusion,
+    NodeAttention,
+    SiameseNet,
+    confidence_huber,
+    masked_attention,
+)
 
-__all__ = ["CodeCache", "CodeSettings", "EstimationCode", "estimation_code", "stack_codes",
-           "table_code"]
+__all__ = ["CodeCache", "CodeSettings", "EstimationCode", "EstimationFusion", "NodeAttention",
+           "SiameseNet", "confidence_huber", "estimation_code", "masked_attention",
+           "stack_codes", "table_code"]
