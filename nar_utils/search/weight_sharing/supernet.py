@@ -31,13 +31,7 @@ import torch
 from torch import nn
 
 from nar_utils.spaces.nb201 import space
-from nar_utils.spaces.nb201.network import (
-    IMAGE_CHANNELS,
-    NUM_STAGES,
-    NB201Network,
-    ResidualReduction,
-    make_operation,
-)
+from nar_utils.spaces.nb201.network import NUM_STAGES, NB201Network, make_operation, skeleton
 
 
 class MixedEdge(nn.Module):
@@ -90,20 +84,9 @@ class Supernet(nn.Module):
                 raise ValueError(f"Supernet {name} must be a positive int, got {value!r}")
         self.image_size = image_size
         widths = [channels * 2**stage for stage in range(NUM_STAGES)]
-        self.stem = nn.Sequential(
-            nn.Conv2d(IMAGE_CHANNELS, widths[0], 3, padding=1, bias=False),
-            nn.BatchNorm2d(widths[0], affine=True),
-        )
-        cells: list[nn.Module] = []
-        for stage, width in enumerate(widths):
-            if stage > 0:
-                cells.append(ResidualReduction(widths[stage - 1], width))
-            cells.extend(SearchCell(width, affine, track_running_stats)
-                         for _ in range(cells_per_stage))
-        self.cells = nn.ModuleList(cells)
-        self.head = nn.Sequential(nn.BatchNorm2d(widths[-1], affine=True), nn.ReLU(inplace=False))
-        self.global_pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(widths[-1], num_classes)
+        self.stem, self.cells, self.head, self.global_pool, self.classifier = skeleton(
+            widths, cells_per_stage, num_classes,
+            lambda width: SearchCell(width, affine, track_running_stats))
 
     def forward(self, images: torch.Tensor, weights: torch.Tensor | None = None,
                 indices: Sequence[int] | None = None) -> torch.Tensor:

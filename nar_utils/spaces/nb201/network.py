@@ -199,26 +199,35 @@ class ResidualReduction(nn.Module):
         return self.conv_b(self.conv_a(x)) + self.shortcut(x)
 
 
+def skeleton(widths: Sequence[int], cells_per_stage: int, num_classes: int,
+             make_cell) -> tuple[nn.Module, nn.ModuleList, nn.Module, nn.Module, nn.Module]:
+    """The benchmark's macro skeleton around ``make_cell(width)``: ``(stem, cells, head,
+    global_pool, classifier)``, the cells holding ``cells_per_stage`` searched cells per stage
+    with a residual reduction between stages. Shared by the standalone network and the
+    weight-sharing supernet, so that their modules (and parameter names) line up."""
+    stem = nn.Sequential(
+        nn.Conv2d(IMAGE_CHANNELS, widths[0], 3, padding=1, bias=False),
+        nn.BatchNorm2d(widths[0], affine=True),
+    )
+    cells: list[nn.Module] = []
+    for stage, width in enumerate(widths):
+        if stage > 0:
+            cells.append(ResidualReduction(widths[stage - 1], width))
+        cells.extend(make_cell(width) for _ in range(cells_per_stage))
+    head = nn.Sequential(nn.BatchNorm2d(widths[-1], affine=True), nn.ReLU(inplace=False))
+    return (stem, nn.ModuleList(cells), head, nn.AdaptiveAvgPool2d(1),
+            nn.Linear(widths[-1], num_classes))
+
+
 class NB201Network(nn.Module):
     """One NAS-Bench-201 network (see the module docstring for the layout)."""
 
     def __init__(self, config: NetworkConfig):
         super().__init__()
         self.config = config
-        widths = config.stage_channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(IMAGE_CHANNELS, widths[0], 3, padding=1, bias=False),
-            nn.BatchNorm2d(widths[0], affine=True),
-        )
-        cells: list[nn.Module] = []
-        for stage, width in enumerate(widths):
-            if stage > 0:
-                cells.append(ResidualReduction(widths[stage - 1], width))
-            cells.extend(Cell(config.op_codes, width) for _ in range(config.cells_per_stage))
-        self.cells = nn.ModuleList(cells)
-        self.head = nn.Sequential(nn.BatchNorm2d(widths[-1], affine=True), nn.ReLU(inplace=False))
-        self.global_pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(widths[-1], config.num_classes)
+        self.stem, self.cells, self.head, self.global_pool, self.classifier = skeleton(
+            config.stage_channels, config.cells_per_stage, config.num_classes,
+            lambda width: Cell(config.op_codes, width))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, S, S)`` images -> ``(B, num_classes)`` logits."""
