@@ -255,12 +255,8 @@ class NASBench201API:
         self._check_dataset(dataset)
         hp = self._check_hp(hp)
         seed = self._pick_seed(index, dataset, hp, is_random)
-        prefixes = {"cifar10-valid": {"train": "train", "x-valid": "valid", "ori-test": "test"},
-                    "cifar10": {"train": "train", "ori-test": "test"}}.get(
-            dataset, {"train": "train", "x-valid": "valid", "x-test": "test",
-                      "ori-test": "valtest"})
         info: dict[str, Any] = {}
-        for setname, prefix in prefixes.items():
+        for setname, prefix in SETNAMES[dataset].items():
             values = self._metrics(index, dataset, setname, iepoch, hp, seed)
             info[f"{prefix}-loss"] = values["loss"]
             info[f"{prefix}-accuracy"] = values["accuracy"]

@@ -240,14 +240,19 @@ class _Controller(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -0.1, 0.1)
 
+    def step(self, x: torch.Tensor, state):
+        """One LSTM step: the edge's operation logits (temperature, then tanh-squashed) and
+        the new state."""
+        out, state = self.lstm(x, state)
+        logits = self.tanh_constant * torch.tanh(self.head(out[-1, 0]) / self.temperature)
+        return logits, state
+
     def sample(self, generator: torch.Generator):
         """(op codes, summed log-probability, summed entropy, per-edge probabilities)."""
         x, state = self.start, None
         codes, log_prob, entropy, probs = [], 0.0, 0.0, []
         for _ in range(space.NUM_EDGES):
-            out, state = self.lstm(x, state)
-            logits = self.head(out[-1, 0]) / self.temperature
-            logits = self.tanh_constant * torch.tanh(logits)
+            logits, state = self.step(x, state)
             p = logits.softmax(-1)
             code = int(torch.multinomial(p.detach().cpu(), 1, generator=generator))
             log_prob = log_prob + logits.log_softmax(-1)[code]
@@ -548,9 +553,7 @@ def _controller_mode(controller: _Controller) -> np.ndarray:
     """Per-edge probabilities along the controller's most likely choices (greedy)."""
     x, state, probs = controller.start, None, []
     for _ in range(space.NUM_EDGES):
-        out, state = controller.lstm(x, state)
-        logits = controller.tanh_constant * torch.tanh(
-            controller.head(out[-1, 0]) / controller.temperature)
+        logits, state = controller.step(x, state)
         p = logits.softmax(-1)
         probs.append(p.cpu().numpy())
         x = controller.embedding(p.argmax().view(1, 1))
