@@ -473,6 +473,26 @@ def get_cell_based_tiny_net(config: dict[str, Any]):
                          channels=int(config["C"]), cells_per_stage=int(config["N"]))
 
 
+def per_seed_values(data_dir: str | os.PathLike | None, dataset: str, metric: str
+                    ) -> np.ndarray:
+    """``(15625, 3)`` final accuracies of seeds 777, 888, 999 (NaN where a seed was not run)
+    from ``nb201/nb201_seeds.csv.gz`` of the configured data directory; row i = official arch
+    index i. ``metric``: 'valid-accuracy', or 'test-accuracy' / 'valtest-accuracy' for
+    'cifar100' and 'ImageNet16-120' (the data holds no per-seed CIFAR-10 test accuracy)."""
+    from nar_utils.benchmarks.datadir import resolve_data_dir
+
+    stem = _SEED_STEMS.get((dataset, metric.removesuffix("-accuracy")))
+    if stem is None:
+        held = sorted({f"{d} {p}-accuracy" for d, p in _SEED_STEMS})
+        raise KeyError(f"no per-seed {metric!r} for {dataset!r}; held: {', '.join(held)}")
+    root = resolve_data_dir(data_dir)
+    frame = _read_optional(root / SEEDS_RELPATH if root else None)
+    if frame is None:
+        raise FileNotFoundError(f"per-seed results need {SEEDS_RELPATH} in the data directory "
+                                f"({root or 'none configured: the embedded source has none'})")
+    return frame[[f"{stem}_s{s}" for s in SEEDS]].to_numpy(dtype=float)
+
+
 def _read_optional(path: Path | None):
     return pd.read_csv(path) if path is not None and path.is_file() else None
 
@@ -496,4 +516,4 @@ def _converted(path: Path) -> NB201Benchmark:
 
 
 __all__ = ["ArchResults", "NASBench201API", "NATStopology", "ResultsCount", "create",
-           "get_cell_based_tiny_net"]
+           "get_cell_based_tiny_net", "per_seed_values"]

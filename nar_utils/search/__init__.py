@@ -3,7 +3,7 @@
 :mod:`.ledger` (budgets, the final choice), :mod:`.blackbox` (random, REA, REINFORCE),
 :mod:`.multifidelity` (the Hyperband schedule, BOHB), :mod:`.guided` (predictor-guided),
 :mod:`.sampler` (NAR's tier sampler), :mod:`.protocol` (methods by name at equal budgets, the
-NB201 paper protocol)."""
+NB201 paper protocol), :mod:`.nk` (Siamese-NAS's N/K protocol), :mod:`.weight_sharing`."""
 from nar_utils.search.blackbox import (
                                        SearchOutcome,
                                        make_rng,
