@@ -78,18 +78,19 @@ class CellLabels:
 def cell_labels(bench, dataset: str = "cifar100", metric: str = "test-accuracy",
                 seeds: str = "mean", seed: int = 0,
                 data_dir: str | None = None) -> CellLabels:
-    """Labels of every cell of ``bench`` (the NB201 table): the 200-epoch ``metric`` on
-    ``dataset``, the mean over seeds or, ``seeds='single'``, one seed per cell drawn with
+    """Labels of every cell of ``bench``: ``metric`` on ``dataset`` after the source's default
+    schedule (200 epochs for the NB201 table), the mean over seeds or, ``seeds='single'``, one seed per cell drawn with
     ``numpy.random.default_rng(seed)`` among those it was trained with
     (:func:`nar_utils.benchmarks.compat.per_seed_values`, from ``data_dir``)."""
     if seeds not in SEED_CHOICES:
         raise ValueError(f"seeds must be one of {SEED_CHOICES}, got {seeds!r}")
-    if not bench.has(dataset, metric, "200"):
-        raise KeyError(f"{bench.source} holds no 200-epoch {metric!r} for {dataset!r}; the "
-                       "N/K protocol needs the NB201 table (set the data directory)")
-    reported = np.asarray(bench.column(dataset, metric, "200"), dtype=float)
+    if not bench.has(dataset, metric):
+        raise KeyError(f"{bench.source} holds no {metric!r} for {dataset!r} (it holds "
+                       f"{', '.join(bench.datasets)}); choose one it holds")
+    reported = np.asarray(bench.column(dataset, metric), dtype=float)
+    hp = getattr(bench, "default_hp", "200")
     if seeds == "mean":
-        values, text = reported, "mean over seeds"
+        values, text = reported, "mean over seeds (as the source holds it)"
     else:
         from nar_utils.benchmarks.compat import per_seed_values
 
@@ -104,11 +105,11 @@ def cell_labels(bench, dataset: str = "cifar100", metric: str = "test-accuracy",
         column = np.argmax(np.cumsum(held, axis=1) > pick[:, None], axis=1)
         values = trials[np.arange(len(trials)), column]
         text = f"one seed per cell (draw {seed})"
-    time_key = ("cifar10-valid" if dataset == "cifar10" else dataset, "train-time", "200")
+    time_key = ("cifar10-valid" if dataset == "cifar10" else dataset, "train-time", hp)
     train_seconds = (np.asarray(bench.column(*time_key), dtype=float)
                      if bench.has(*time_key) else None)
     return CellLabels(np.asarray(bench.op_codes), values, reported, dataset, metric, seeds,
-                      f"{dataset} {metric}, 200 epochs, {text}", train_seconds)
+                      f"{dataset} {metric} ({bench.source}, hp {hp}), {text}", train_seconds)
 
 
 def _check_count(name: str, value) -> int:

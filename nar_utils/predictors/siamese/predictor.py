@@ -52,6 +52,7 @@ from nar_utils.predictors.siamese.estimation import (
 )
 from nar_utils.predictors.siamese.model import SiameseNet, confidence_huber
 from nar_utils.spaces import SearchSpace
+from nar_utils.spaces.nb201 import NB201Space
 from nar_utils.spaces.nb201 import space as nb201_space
 
 
@@ -182,7 +183,7 @@ class SiamesePredictor(Predictor):
                  hidden: int = 64, num_epochs: int = 200, batch_size: int = 8, lr: float = 1e-3,
                  rerank_k: int = 60, progress: bool = False) -> None:
         super().__init__(seed=seed, device=device, space=space)
-        if self.space.name != "nb201":
+        if not isinstance(self.space, NB201Space):
             raise ValueError(f"SiamesePredictor reads NB201 cells (estimation codes exist for "
                              f"them only), got space {self.space.name!r}")
         if not isinstance(codes, CodeProvider):
