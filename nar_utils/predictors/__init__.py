@@ -1,6 +1,6 @@
 """Predictors on one contract (:class:`~nar_utils.predictors.base.Predictor`: ``fit``,
-``predict``, ``rank``, ``top_k``): the baselines (:mod:`.baselines`) and NAR (:mod:`.nar`),
-by name through :func:`make_predictor`. Importing this package imports torch."""
+``predict``, ``rank``, ``top_k``): the baselines (:mod:`.baselines`, :mod:`.brp`) and NAR
+(:mod:`.nar`), by name through :func:`make_predictor`. Importing this package imports torch."""
 from nar_utils.predictors.base import Predictor, evaluate, split_indices
 from nar_utils.predictors.baselines import (
                                             GBDTPredictor,
@@ -9,9 +9,10 @@ from nar_utils.predictors.baselines import (
                                             ReNASPredictor,
                                             rank_targets,
 )
+from nar_utils.predictors.brp import BRPPredictor
 from nar_utils.predictors.nar.predictor import NARPredictor
 from nar_utils.predictors.registry import PREDICTORS, make_predictor
 
-__all__ = ["PREDICTORS", "GBDTPredictor", "GCNPredictor", "MLPPredictor", "NARPredictor",
-           "Predictor", "ReNASPredictor", "evaluate", "make_predictor", "rank_targets",
-           "split_indices"]
+__all__ = ["PREDICTORS", "BRPPredictor", "GBDTPredictor", "GCNPredictor", "MLPPredictor",
+           "NARPredictor", "Predictor", "ReNASPredictor", "evaluate", "make_predictor",
+           "rank_targets", "split_indices"]

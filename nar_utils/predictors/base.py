@@ -26,6 +26,8 @@ predictor              input                               model and loss
 ``'gbdt'``             one-hot + path encoding (30 + 84)   LightGBM regression trees
 ``'renas'``            feature tensor (31, 4, 4)           small CNN, pairwise ranking loss
 ``'gcn'``              graph_encoding (8 nodes)            GCN (BRP-NAS style), squared error
+``'brp'``              graph_encoding (8 nodes)            GCN + pairwise head (BRP-NAS),
+                                                           cross-entropy on pairs (:mod:`.brp`)
 =====================  ==================================  ==================================
 
 The protocol (:func:`split_indices`, :func:`evaluate`) follows the NAR paper's NAS-Bench-201
@@ -55,6 +57,13 @@ def _check_labels(y, n: int, what: str = "y") -> np.ndarray:
     if not np.isfinite(y).all():
         raise ValueError(f"{what} holds NaN or infinite values; drop those architectures")
     return y
+
+
+def check_positive_int(name: str, value) -> int:
+    """``value`` as an int, or a ValueError naming ``name`` when it is not a positive int."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
 
 
 class Predictor:
@@ -169,4 +178,4 @@ def evaluate(predictor: Predictor, archs_test, y_val_true, y_test_true=None,
     return out
 
 
-__all__ = ["Predictor", "evaluate", "split_indices"]
+__all__ = ["Predictor", "check_positive_int", "evaluate", "split_indices"]

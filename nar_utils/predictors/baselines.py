@@ -214,6 +214,10 @@ class _GCN(nn.Module):
         self.head = nn.Linear(hidden, 1)
 
     def forward(self, adjacency: torch.Tensor, node_ops: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(adjacency, node_ops)).squeeze(1)
+
+    def embed(self, adjacency: torch.Tensor, node_ops: torch.Tensor) -> torch.Tensor:
+        """``(B, hidden)``: the output node's embedding after the last layer."""
         n_nodes = adjacency.shape[1]
         # adjacency[b, i, j] = 1: i feeds j. Node j gathers from i, so propagate with A^T.
         flow = adjacency.transpose(1, 2) + torch.eye(n_nodes, device=adjacency.device)
@@ -223,8 +227,7 @@ class _GCN(nn.Module):
             hidden = F.relu(norm(flow @ layer(hidden)))
         # Read out the output node, marked by the last node type (NB201 puts it last; an
         # NB101 cell of fewer than 7 vertices has it earlier, before its padding).
-        readout = (node_ops[:, :, -1:] * hidden).sum(dim=1)
-        return self.head(readout).squeeze(1)
+        return (node_ops[:, :, -1:] * hidden).sum(dim=1)
 
 
 class GCNPredictor(_TorchPredictor):

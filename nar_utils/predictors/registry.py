@@ -3,17 +3,19 @@ from __future__ import annotations
 
 from nar_utils.predictors.base import Predictor
 from nar_utils.predictors.baselines import GBDTPredictor, GCNPredictor, MLPPredictor, ReNASPredictor
+from nar_utils.predictors.brp import BRPPredictor
 from nar_utils.predictors.nar.predictor import NARPredictor
 
 #: Predictor classes by name.
 PREDICTORS: dict[str, type[Predictor]] = {
     cls.name: cls for cls in (NARPredictor, MLPPredictor, GBDTPredictor, ReNASPredictor,
-                              GCNPredictor)
+                              GCNPredictor, BRPPredictor)
 }
 
 
 def make_predictor(name: str, **kwargs) -> Predictor:
-    """A predictor by name (``'nar'``, ``'mlp'``, ``'gbdt'``, ``'renas'``, ``'gcn'``).
+    """A predictor by name (``'nar'``, ``'mlp'``, ``'gbdt'``, ``'renas'``, ``'gcn'``,
+    ``'brp'``).
 
     Keyword arguments go to the constructor; ``dataset`` is dropped for predictors that do
     not read the feature tensor, so one call signature serves every name.

@@ -79,8 +79,8 @@ def cell_labels(bench, dataset: str = "cifar100", metric: str = "test-accuracy",
                 seeds: str = "mean", seed: int = 0,
                 data_dir: str | None = None) -> CellLabels:
     """Labels of every cell of ``bench``: ``metric`` on ``dataset`` after the source's default
-    schedule (200 epochs for the NB201 table), the mean over seeds or, ``seeds='single'``, one seed per cell drawn with
-    ``numpy.random.default_rng(seed)`` among those it was trained with
+    schedule (200 epochs for the NB201 table), the mean over seeds or, ``seeds='single'``, one
+    seed per cell drawn with ``numpy.random.default_rng(seed)`` among those it was trained with
     (:func:`nar_utils.benchmarks.compat.per_seed_values`, from ``data_dir``)."""
     if seeds not in SEED_CHOICES:
         raise ValueError(f"seeds must be one of {SEED_CHOICES}, got {seeds!r}")

@@ -19,6 +19,7 @@ TINY = {
     "gbdt": dict(n_estimators=150),
     "renas": dict(num_epochs=15, hidden=16),
     "gcn": dict(num_epochs=25, hidden=32, n_layers=3),
+    "brp": dict(num_epochs=15, hidden=32, n_layers=3),
 }
 
 
@@ -85,7 +86,7 @@ def test_fit_checks_its_input(task):
 
 
 def test_make_predictor_lists_valid_names():
-    with pytest.raises(ValueError, match="valid: nar, mlp, gbdt, renas, gcn"):
+    with pytest.raises(ValueError, match="valid: nar, mlp, gbdt, renas, gcn, brp"):
         predictors.make_predictor("xgboost")
     with pytest.raises(ValueError, match="unknown dataset"):
         predictors.make_predictor("nar", dataset="cifar-10")

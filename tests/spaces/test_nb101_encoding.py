@@ -104,13 +104,14 @@ def test_encodings_of_the_whole_subset(subset, view):
     assert nb101_encoding.path_encoding(view.archs[:2000]).sum(axis=1).min() >= 1
 
 
-@pytest.mark.parametrize("name", ["gbdt", "mlp", "renas", "gcn", "nar"])
+@pytest.mark.parametrize("name", ["gbdt", "mlp", "renas", "gcn", "brp", "nar"])
 def test_every_predictor_learns_nb101(view, name):
     y = view.column("cifar10", "valid-accuracy", "108")
     train, val, test = nar.split_indices(len(view), 300, 60, seed=0)
     test = test[:3000]
     small_sizes = {"mlp": {"num_epochs": 30}, "renas": {"num_epochs": 8},
-                   "gcn": {"num_epochs": 15}, "nar": {"num_epochs": 6}, "gbdt": {}}
+                   "gcn": {"num_epochs": 15},
+                   "brp": {"num_epochs": 15, "hidden": 64}, "nar": {"num_epochs": 6}, "gbdt": {}}
     predictor = nar.make_predictor(name, space="nb101", dataset="cifar10", seed=0,
                                    **small_sizes[name])
     predictor.fit(view.archs[train], y[train], val_archs=view.archs[val], val_y=y[val])

@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from nar_utils.predictors.base import Predictor
+from nar_utils.predictors.base import Predictor, check_positive_int
 from nar_utils.predictors.siamese.estimation import (
     CodeCache,
     CodeSettings,
@@ -157,12 +157,6 @@ class TrainedCodes(CodeProvider):
 
 
 # == the predictor ===========================================================================
-def _check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 class SiamesePredictor(Predictor):
     """Siamese-NAS on the contract (module docstring).
 
@@ -191,9 +185,9 @@ class SiamesePredictor(Predictor):
                             f"or TableCodes(bench)), got {codes!r}")
         self.codes = codes
         self.nsam, self.faithful = bool(nsam), bool(faithful)
-        self.hidden = _check_positive_int("hidden", hidden)
-        self.num_epochs = _check_positive_int("num_epochs", num_epochs)
-        self.batch_size = _check_positive_int("batch_size", batch_size)
+        self.hidden = check_positive_int("hidden", hidden)
+        self.num_epochs = check_positive_int("num_epochs", num_epochs)
+        self.batch_size = check_positive_int("batch_size", batch_size)
         if isinstance(rerank_k, bool) or not isinstance(rerank_k, (int, np.integer)) \
                 or rerank_k < 0:
             raise ValueError(f"rerank_k must be a non-negative int, got {rerank_k!r}")
@@ -306,13 +300,13 @@ class SiamesePredictor(Predictor):
         not labelled yet. No cell is bought twice. Returns the pool indices bought, in order.
         """
         pool = self.space.batch(pool)
-        budget = _check_positive_int("budget", budget)
-        stages = _check_positive_int("stages", stages)
+        budget = check_positive_int("budget", budget)
+        stages = check_positive_int("stages", stages)
         if budget > len(pool):
             raise ValueError(f"budget {budget} exceeds the pool of {len(pool)} cells")
         if not 0 < initial_fraction <= 1:
             raise ValueError(f"initial_fraction must be in (0, 1], got {initial_fraction!r}")
-        search_batch = _check_positive_int("search_batch",
+        search_batch = check_positive_int("search_batch",
                                            search_batch or max(len(pool) // stages, 1))
         rng = np.random.default_rng(self.seed)
         initial = max(int(budget * initial_fraction), 5)
