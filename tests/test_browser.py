@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.book]
 
 HTML_DIR = runner.BUILD_DIR / "html"
 SCREENSHOT_DIR = runner.BUILD_DIR / "screenshots"
-RESULTS_PAGE = "book/notebooks/08_results"
+RESULTS_PAGE = "book/notebooks/09_results"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--hide-scrollbars",
@@ -379,7 +379,7 @@ def test_no_internal_link_is_broken(pages, server, html_dir):
 
 
 def test_results_page_shows_the_anchors_table(pages):
-    """Active once ``book/notebooks/08_results`` is in ``_toc.yml``: the page must show a
+    """Active once ``book/notebooks/09_results`` is in ``_toc.yml``: the page must show a
     table of anchors (the word 'anchor' in its caption, header, section heading or cells)
     with at least one row."""
     if RESULTS_PAGE not in pages:
@@ -398,7 +398,7 @@ def test_screenshots_of_intro_and_results(pages, server, browser):
 
     wanted = {toc_pages()[0]: "intro"}
     if RESULTS_PAGE in pages:
-        wanted[RESULTS_PAGE] = "08_results"
+        wanted[RESULTS_PAGE] = "09_results"
     for docname, name in wanted.items():
         path = _screenshot(browser, server, docname, name)
         pixels = imread(path)

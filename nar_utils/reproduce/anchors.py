@@ -77,6 +77,15 @@ WEIGHT_SHARING_REPORTED: dict[str, dict[str, tuple[float, float | None]]] = {
              "ImageNet16-120": (30.78, 6.12)},
 }
 
+#: MaxAcc (fraction) against N + K on NB201 CIFAR-100 with single-seed labels and K = 30, read
+#: off Fig. 6 of the Siamese-NAS paper (Zhang et al., arXiv 2210.00546) by eye: secondary
+#: values, read from a plot, unverified.
+SIAMESE_FIG6_READ: dict[str, dict[int, float]] = {
+    "siamese+NSAM+BTS": {100: 0.736, 125: 0.738, 150: 0.741, 200: 0.7425},
+    "brp-nas": {100: 0.737, 125: 0.738, 150: 0.738, 200: 0.7385},
+}
+FIG_READ_LABEL = "read from their Fig. 6, unverified"
+
 
 def _mean_std(values) -> str:
     values = [v for v in values if v == v]

@@ -107,3 +107,13 @@ def test_too_few_images_and_bad_seeds_are_refused():
     with pytest.raises(ValueError, match="seed"):
         estimation_code(ARCH, IMAGES, seed=-1, settings=TINY)
     assert isinstance(CodeSettings(), CodeSettings)
+
+
+
+def test_codes_train_even_under_no_grad():
+    import torch
+
+    fresh = estimation_code(ARCH, IMAGES, seed=0, settings=TINY)
+    with torch.no_grad():
+        inside = estimation_code(ARCH, IMAGES, seed=0, settings=TINY)
+    assert inside.values == fresh.values

@@ -153,27 +153,32 @@ def estimation_code(arch: str | Sequence[int], images: ImageSplits, *, seed: int
         return scale_normalise(batch, mean, std)
 
     values = []
-    for _ in range(hp.epochs):
-        losses = []
-        for _ in range(steps):
-            first = torch.randint(0, hp.subset_size, (hp.batch_size,), generator=gen)
-            second = torch.randint(0, hp.subset_size, (hp.batch_size,), generator=gen)
-            mixed = lam_rng.random(hp.batch_size) < hp.mixup_probability
-            lam = np.where(mixed, lam_rng.beta(hp.mixup_alpha, hp.mixup_alpha, hp.batch_size),
-                           1.0)
-            lam_t = torch.tensor(lam, dtype=torch.float32, device=dev)
-            inputs = lam_t[:, None, None, None] * augmented(first) + \
-                (1 - lam_t[:, None, None, None]) * augmented(second)
-            logits = model(inputs)
-            loss = (lam_t * F.cross_entropy(logits, y[first.to(dev)], reduction="none",
-                                            label_smoothing=hp.label_smoothing)
-                    + (1 - lam_t) * F.cross_entropy(logits, y[second.to(dev)], reduction="none",
-                                                    label_smoothing=hp.label_smoothing)).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-        values.append(float(np.mean(losses)))
+    # A short training run needs gradients even when the caller ranks under torch.no_grad()
+    # (BTS asks for the codes of the cells it is ranking).
+    with torch.enable_grad():
+        for _ in range(hp.epochs):
+            losses = []
+            for _ in range(steps):
+                first = torch.randint(0, hp.subset_size, (hp.batch_size,), generator=gen)
+                second = torch.randint(0, hp.subset_size, (hp.batch_size,), generator=gen)
+                mixed = lam_rng.random(hp.batch_size) < hp.mixup_probability
+                lam = np.where(mixed, lam_rng.beta(hp.mixup_alpha, hp.mixup_alpha,
+                                                   hp.batch_size), 1.0)
+                lam_t = torch.tensor(lam, dtype=torch.float32, device=dev)
+                inputs = lam_t[:, None, None, None] * augmented(first) + \
+                    (1 - lam_t[:, None, None, None]) * augmented(second)
+                logits = model(inputs)
+                smoothing = hp.label_smoothing
+                loss = (lam_t * F.cross_entropy(logits, y[first.to(dev)], reduction="none",
+                                                label_smoothing=smoothing)
+                        + (1 - lam_t) * F.cross_entropy(logits, y[second.to(dev)],
+                                                        reduction="none",
+                                                        label_smoothing=smoothing)).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                losses.append(float(loss.detach()))
+            values.append(float(np.mean(losses)))
     return EstimationCode(arch, tuple(values), time.perf_counter() - start, "trained",
                           int(seed), images.name, bool(images.is_proxy),
                           dataclasses.asdict(hp))
