@@ -1,6 +1,7 @@
 """Seeds and devices: what every notebook and trainer sets up first."""
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
@@ -25,6 +26,20 @@ def seed_everything(seed: int) -> np.random.Generator:
     else:
         torch.manual_seed(seed)
     return np.random.default_rng(seed)
+
+
+@contextlib.contextmanager
+def seeded_torch(seed: int, device: str = "cpu"):
+    """Inside: torch's global RNG (the CPU's and, on ``cuda[:N]``, that GPU's) seeded with
+    ``seed``; outside: the states as they were. Predictors build and initialise their
+    networks in here, so that one predictor's seed neither depends on nor moves anyone
+    else's draws."""
+    import torch
+
+    devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 def try_device(device: str = "auto") -> str:

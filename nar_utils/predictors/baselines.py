@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from nar_utils import metrics
 from nar_utils.predictors.base import Predictor
+from nar_utils.runtime import seeded_torch
 from nar_utils.spaces import SearchSpace
 
 
@@ -106,10 +107,8 @@ class _TorchPredictor(Predictor):
         raise NotImplementedError
 
     def _fit(self, codes, y, val_codes, val_y) -> None:
-        devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
         inputs = self._inputs(codes)
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.seed)
+        with seeded_torch(self.seed, self.device):
             self.module = _train_module(
                 self._build(inputs), inputs, y, loss=self.loss,
                 num_epochs=self.num_epochs, batch_size=min(self.batch_size, len(y)),

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from nar_utils import metrics
 from nar_utils.predictors.base import Predictor, check_positive_int
 from nar_utils.predictors.baselines import _GCN
+from nar_utils.runtime import seeded_torch
 from nar_utils.spaces import SearchSpace
 
 
@@ -116,10 +117,8 @@ class BRPPredictor(Predictor):
 
     # -- training ------------------------------------------------------------------------------
     def _fit(self, codes, y, val_codes, val_y) -> None:
-        devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
         adjacency, node_ops = self._graphs(codes)
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.seed)
+        with seeded_torch(self.seed, self.device):
             module = _BinaryRelation(node_ops.shape[2], self.hidden, self.n_layers)
         self.module = module.to(self.device)
         order = np.argsort(y, kind="stable")
@@ -155,14 +154,12 @@ class BRPPredictor(Predictor):
     # -- prediction ----------------------------------------------------------------------------
     @torch.no_grad()
     def _predict(self, codes: np.ndarray, chunk: int = 512) -> np.ndarray:
-        was_training = self.module.training
-        self.module.eval()
+        self.module.eval()  # training sets train() again at each epoch's start
         cells = self._halves(codes)
         refs = tuple(h.unsqueeze(0) for h in self._halves(self._references))
         scores = [torch.sigmoid(self.module.relation(
             (cells[0][i:i + chunk, None], cells[1][i:i + chunk, None]), refs)).mean(dim=1)
             for i in range(0, len(codes), chunk)]
-        self.module.train(was_training)
         return torch.cat(scores).double().cpu().numpy()
 
     def prob_better(self, archs_a, archs_b) -> np.ndarray:
@@ -173,9 +170,6 @@ class BRPPredictor(Predictor):
         if len(a) != len(b):
             raise ValueError(f"archs_a and archs_b must hold as many cells, got {len(a)} and "
                              f"{len(b)}")
-        was_training = self.module.training
-        self.module.eval()
         with torch.no_grad():
             logits = self.module.relation(self._halves(a), self._halves(b))
-        self.module.train(was_training)
         return torch.sigmoid(logits).double().cpu().numpy()

@@ -58,7 +58,7 @@ import torch.nn.functional as F
 
 from nar_utils import metrics
 from nar_utils.predictors.nar.model import NAR, NARConfig, TierMemory, dataclass_from_dict
-from nar_utils.runtime import try_device
+from nar_utils.runtime import seeded_torch, try_device
 
 #: Ranking scores :func:`ranking_score` can make from NAR's two outputs.
 SCORE_KINDS = ("aux", "expected_tier", "tier_then_aux")
@@ -312,9 +312,7 @@ def train_nar(features, y, *, val_features=None, val_y=None,
         val_y = np.asarray(val_y, dtype=np.float64)
         val_tiers = metrics.tiers_from_scores(val_y, model_config.n_tiers)
     start = time.perf_counter()
-    devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    with seeded_torch(seed, device):
         generator = torch.Generator().manual_seed(seed)
         model = NAR(model_config).to(device)
         optimizer = torch.optim.AdamW(model.parameters(), lr=0.0, betas=train_config.betas,

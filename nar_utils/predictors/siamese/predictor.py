@@ -51,6 +51,7 @@ from nar_utils.predictors.siamese.estimation import (
     estimation_code,
 )
 from nar_utils.predictors.siamese.model import SiameseNet, confidence_huber
+from nar_utils.runtime import seeded_torch
 from nar_utils.spaces import SearchSpace
 from nar_utils.spaces.nb201 import NB201Space
 from nar_utils.spaces.nb201 import space as nb201_space
@@ -231,9 +232,7 @@ class SiamesePredictor(Predictor):
         values = self.codes(codes)
         self._code_mean = values.mean(axis=0)
         self._code_std = np.where(values.std(axis=0) > 0, values.std(axis=0), 1.0)
-        devices = [torch.device(self.device).index or 0] if self.device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.seed)
+        with seeded_torch(self.seed, self.device):
             self.module = SiameseNet(self.space.graph_encoding(codes[:1])[0].shape[1],
                                      self.space.num_node_types, code_length=values.shape[1],
                                      hidden=self.hidden, nsam=self.nsam,
