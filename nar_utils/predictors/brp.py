@@ -136,8 +136,13 @@ class BRPPredictor(Predictor):
             first, second = first[keep], second[keep]
             for start in range(0, len(first), self.batch_size):
                 a, b = first[start:start + self.batch_size], second[start:start + self.batch_size]
-                logits = module(adjacency[a].to(self.device), node_ops[a].to(self.device),
-                                adjacency[b].to(self.device), node_ops[b].to(self.device))
+                # Each cell of the batch is embedded once, however many pairs it is in.
+                cells, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+                ia, ib = np.split(torch.as_tensor(inverse, device=self.device), 2)
+                halves = module.halves(module.embed(adjacency[cells].to(self.device),
+                                                    node_ops[cells].to(self.device)))
+                logits = module.relation((halves[0][ia], halves[1][ia]),
+                                         (halves[0][ib], halves[1][ib]))
                 target = torch.as_tensor(y[a] > y[b], dtype=torch.float32, device=self.device)
                 loss = F.binary_cross_entropy_with_logits(logits, target)
                 optimizer.zero_grad(set_to_none=True)
@@ -153,7 +158,7 @@ class BRPPredictor(Predictor):
 
     # -- prediction ----------------------------------------------------------------------------
     @torch.no_grad()
-    def _predict(self, codes: np.ndarray, chunk: int = 512) -> np.ndarray:
+    def _predict(self, codes: np.ndarray, chunk: int = 32) -> np.ndarray:
         self.module.eval()  # training sets train() again at each epoch's start
         cells = self._halves(codes)
         refs = tuple(h.unsqueeze(0) for h in self._halves(self._references))
