@@ -33,3 +33,12 @@ def test_book_pages_exist_and_show_real_numbers(built_book):
     record = json.loads((runner.OUTPUT_DIR / "01_data.json").read_text())
     assert record["metrics"]["source"] in page  # the chapter says which source it used
     assert f"{record['metrics']['counts']['cells']}" in page
+
+
+def test_training_chapter_runs_without_nar(tmp_path):
+    """Chapter 03 with NAR left out of its predictors: no tiers to show, still a record."""
+    params = {**runner.load_profile("ci")["03_training"], "predictors": ["gbdt"]}
+    runner.run_notebook("03_training", params, output_dir=tmp_path, progress=False)
+    (record,) = records.read_records(tmp_path)
+    assert record["metrics"]["tier_confusion"] is None
+    assert {row["predictor"] for row in record["metrics"]["results"]} == {"gbdt"}

@@ -61,10 +61,15 @@ def now_iso() -> str:
 
 
 def provenance(device: str = "cpu") -> dict[str, Any]:
-    """Everything a record needs to say where and with what it ran."""
+    """Everything a record needs to say where and with what it ran.
+
+    ``torch_threads`` is there because it changes results: reductions split over 1 or 2
+    threads round differently, so the last bits of a trained model depend on it."""
+    import torch
+
     return {**git_state(), "device": device, "device_name": device_description(device),
-            "platform": platform.platform(), "packages": package_versions(),
-            "command": " ".join(sys.argv)}
+            "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
+            "packages": package_versions(), "command": " ".join(sys.argv)}
 
 
 def to_jsonable(value: Any) -> Any:

@@ -10,7 +10,9 @@ Usage (from the repository root)::
 Executed notebooks and their run records go to ``book/notebooks/`` (the runner sets
 ``NAR_RUN_DIR`` so that each notebook writes ``<name>.json`` beside its executed copy).
 Papermill only warns about an unknown parameter; this runner refuses it, checking names
-against the notebook's cell tagged ``parameters``.
+against the notebook's cell tagged ``parameters``, and checks each value against the type of
+that cell's default (``-p hp_low=12`` gives the string ``'12'``; ``-p seed=1.5`` is refused).
+A bad name or value exits with status 2 before anything runs.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,13 +74,94 @@ def notebook_parameters(path: Path) -> dict[str, Any]:
     return params
 
 
-def check_parameters(path: Path, overrides: Mapping[str, Any]) -> None:
-    """Refuse parameter names the notebook does not declare (papermill only warns)."""
+class ParameterError(ValueError):
+    """A parameter the notebook does not declare, or a value of the wrong type."""
+
+
+class CommandLineValue(str):
+    """A ``-p name=value`` value as typed: read against the parameter's declared type (a
+    string parameter keeps the text exactly, e.g. ``0123``), not guessed by YAML first."""
+
+
+_SCALARS = (bool, int, float, str)
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
+
+
+def coerce_parameter(name: str, value: Any, default: Any) -> Any:
+    """``value`` as the type of the parameter's default literal, or :class:`ParameterError`.
+
+    Coerced only where the intent is unambiguous: an int where a float or a string is
+    declared (``hp_low=12`` -> ``'12'``), a tuple for a list; a bool is never a number, a
+    float never an int or a string. A list whose default holds one scalar type has its items
+    checked the same way. A parameter declared ``None`` takes any value."""
+    if isinstance(value, CommandLineValue):
+        text = str(value)
+        if isinstance(default, str):
+            return text
+        if isinstance(default, float) and not isinstance(default, bool):
+            try:
+                return float(text)  # YAML reads 1e-3 as a string
+            except ValueError:
+                pass
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ParameterError(f"parameter {name!r}: cannot read {_shown(text)} "
+                                 f"({err.__class__.__name__}); write a YAML value") from None
+    if default is None:
+        return value
+    number = isinstance(value, (int, float, np.integer, np.floating)) and \
+        not isinstance(value, (bool, np.bool_))
+    if isinstance(default, bool):
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+    elif isinstance(default, int):
+        if number and isinstance(value, (int, np.integer)):
+            return int(value)
+    elif isinstance(default, float):
+        if number:
+            return float(value)
+    elif isinstance(default, str):
+        if isinstance(value, str):
+            return value
+        if number and isinstance(value, (int, np.integer)):
+            return str(int(value))
+    elif isinstance(default, (list, tuple)):
+        if isinstance(value, (list, tuple)):
+            kinds = {type(item) for item in default}
+            if len(kinds) == 1 and kinds <= set(_SCALARS):
+                return [coerce_parameter(f"{name}[{i}]", item, default[0])
+                        for i, item in enumerate(value)]
+            return list(value)
+    elif isinstance(default, dict):
+        if isinstance(value, dict):
+            return value
+    else:
+        return value
+    raise ParameterError(f"parameter {name!r} expects {type(default).__name__} (its default "
+                         f"is {_shown(default)}), got {type(value).__name__} {_shown(value)}")
+
+
+def check_parameters(path: Path, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` checked against the notebook's ``parameters`` cell: unknown names are
+    refused (papermill only warns), values are coerced to or checked against the types of
+    the defaults (:func:`coerce_parameter`). Returns the coerced overrides."""
     known = notebook_parameters(path)
     unknown = sorted(set(overrides) - set(known))
     if unknown:
-        raise ValueError(f"{Path(path).name}: unknown parameter(s) {', '.join(unknown)}; "
-                         f"the notebook's parameters are: {', '.join(known)}")
+        raise ParameterError(f"{Path(path).name}: unknown parameter(s) {', '.join(unknown)}; "
+                             f"the notebook's parameters are: {', '.join(known)}")
+    checked = {}
+    for name, value in overrides.items():
+        try:
+            checked[name] = coerce_parameter(name, value, known[name])
+        except ParameterError as err:
+            raise ParameterError(f"{Path(path).name}: {err}") from None
+    return checked
 
 
 def load_profile(profile: str | Path) -> dict[str, dict[str, Any]]:
@@ -106,8 +190,7 @@ def run_notebook(name: str | Path, parameters: Mapping[str, Any] | None = None,
     import papermill as pm
 
     path = resolve_notebook(str(name))
-    parameters = dict(parameters or {})
-    check_parameters(path, parameters)
+    parameters = check_parameters(path, dict(parameters or {}))
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     out = output_dir / path.name
@@ -177,7 +260,7 @@ def _parse_overrides(items: list[str]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep:
             raise SystemExit(f"-p expects name=value, got {item!r}")
-        out[key] = yaml.safe_load(value)
+        out[key] = CommandLineValue(value)
     return out
 
 
@@ -195,6 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("build", help="build the HTML book from the executed notebooks")
     args = parser.parse_args(argv)
 
+    try:
+        return _run_command(args)
+    except (ParameterError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run_command(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.command == "book":
         run_all(args.profile)

@@ -111,3 +111,61 @@ def test_capture_parameters_reads_the_parameters_cell_names(tmp_path):
     assert params["sizes"] == [4]  # a copy: later changes in the notebook do not leak in
     with pytest.raises(NameError, match="seed.*not defined yet"):
         records.capture_parameters(str(path), {"sizes": []})
+
+
+def _typed_notebook(tmp_path):
+    return _notebook(tmp_path / "01_t.ipynb",
+                     "hp_low = '12'  # a string\nseed = 0  # an int\nlr = 0.1  # a float\n"
+                     "flag = True  # a bool\nseeds = [0, 1]  # ints\ndata_dir = None  # any",
+                     "raise SystemExit('must not run')")
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("hp_low", "12", "12"),          # YAML would read an int; the parameter is a string
+    ("hp_low", "0123", "0123"),      # ... and an octal-looking one keeps its digits
+    ("seed", "3", 3),
+    ("lr", "1e-3", 0.001),           # YAML would read a string
+    ("lr", "2", 2.0),
+    ("flag", "false", False),
+    ("seeds", "[2, 3]", [2, 3]),
+    ("data_dir", "/tmp/x", "/tmp/x"),
+    ("data_dir", "null", None),
+])
+def test_command_line_values_take_the_declared_type(tmp_path, name, text, expected):
+    nb = _typed_notebook(tmp_path)
+    checked = runner.check_parameters(nb, runner._parse_overrides([f"{name}={text}"]))
+    assert checked == {name: expected} and type(checked[name]) is type(expected)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("seed", 1.5), ("seed", True), ("seed", "3"), ("lr", "fast"), ("flag", 1),
+    ("hp_low", 12.0), ("hp_low", [12]), ("seeds", 3), ("seeds", [0, 1.5]), ("seeds", [True]),
+])
+def test_values_of_the_wrong_type_are_refused_with_name_and_type(tmp_path, name, value):
+    nb = _typed_notebook(tmp_path)
+    with pytest.raises(runner.ParameterError, match=rf"01_t.ipynb: parameter '{name}.*expects"):
+        runner.check_parameters(nb, {name: value})
+
+
+def test_typed_values_from_profiles_are_coerced_where_unambiguous(tmp_path):
+    nb = _typed_notebook(tmp_path)
+    assert runner.check_parameters(nb, {"hp_low": 12, "lr": 1, "seeds": (4,)}) == \
+        {"hp_low": "12", "lr": 1.0, "seeds": [4]}
+
+
+def test_bad_parameter_on_the_command_line_exits_2_before_running(tmp_path, capsys):
+    nb = _typed_notebook(tmp_path)
+    huge = "9" * 100_000 + ".5"
+    assert runner.main(["run", str(nb), "-p", f"seed={huge}"]) == 2
+    err = capsys.readouterr().err
+    assert "parameter 'seed' expects int" in err and len(err) < 500
+    assert runner.main(["run", str(nb), "-p", "sed=1"]) == 2
+    assert "unknown parameter(s) sed" in capsys.readouterr().err
+    assert not (runner.OUTPUT_DIR / "01_t.ipynb").exists()
+
+
+def test_records_carry_the_torch_thread_count(tmp_path):
+    import torch
+
+    path = records.write_record(tmp_path, notebook="x.ipynb", parameters={}, metrics={})
+    assert json.loads(path.read_text())["torch_threads"] == torch.get_num_threads()
