@@ -42,3 +42,18 @@ def test_training_chapter_runs_without_nar(tmp_path):
     (record,) = records.read_records(tmp_path)
     assert record["metrics"]["tier_confusion"] is None
     assert {row["predictor"] for row in record["metrics"]["results"]} == {"gbdt"}
+
+
+def test_nb101_chapter_fails_when_its_data_directory_lacks_the_data(tmp_path, monkeypatch):
+    """A mistyped data directory is an error; skipping needs require_data=False."""
+    import papermill as pm
+
+    monkeypatch.setenv("NAR_DATA_DIR", str(tmp_path / "mistyped"))
+    params = runner.load_profile("ci")["05_nasbench101"]
+    with pytest.raises(pm.PapermillExecutionError, match="not a directory"):
+        runner.run_notebook("05_nasbench101", params, output_dir=tmp_path / "a", progress=False)
+    assert not list((tmp_path / "a").glob("*.json"))  # no record of a successful run
+    runner.run_notebook("05_nasbench101", {**params, "require_data": False},
+                        output_dir=tmp_path / "b", progress=False)
+    (record,) = records.read_records(tmp_path / "b")
+    assert record["metrics"]["skipped"] == "no NAS-Bench-101 data"

@@ -20,13 +20,15 @@ accuracies of every dataset and schedule the table holds (``nb201/nb201.csv.gz``
 final accuracies where ``nb201/nb201_seeds.csv.gz`` is present (200-epoch validation; test
 and valid+test on CIFAR-100 and ImageNet16-120), per-epoch training and validation
 accuracy of cells 0-199 on cifar10-valid where ``nb201/nb201_curves_200.csv.gz`` is present,
-parameters and training time from the table, and FLOPs computed exactly under the
-benchmark's own counting convention (:func:`nar_utils.spaces.nb201.cellinfo.official_flops`;
-``'flops-nar'`` adds the book's and NAR's convention, which also counts batch norms). A
-value the data does not hold is ``None`` (a latency is ``-1``, as the official
-``ResultsCount`` reports a missing one) and never made up; fields without per-seed values
-(losses, times, training accuracy, CIFAR-10 test accuracy) are the mean over seeds in every
-trial; weights are not part of this data, so ``get_net_param`` and ``reload`` raise.
+training time from the table, and FLOPs and parameters counted exactly under the
+benchmark's own convention for the benchmark's network
+(:meth:`nar_utils.benchmarks.nb201.NB201Benchmark.costs`; ``'flops-nar'`` adds the book's
+and NAR's convention, which also counts batch norms). A value the data does not hold is
+``None`` (a latency is ``-1``, as the official ``ResultsCount`` reports a missing one) and
+never made up; fields without per-seed values (losses, times, training accuracy, CIFAR-10
+test accuracy) are the mean over seeds in every trial; weights are not part of this data,
+so ``get_net_param`` and ``reload`` raise. Indices, epochs and seeds are integers: a bool or
+a float is refused, not truncated.
 
 Reference: X. Dong and Y. Yang, "NAS-Bench-201", ICLR 2020, and X. Dong et al., "NATS-Bench",
 TPAMI 2021 (their APIs' documented methods and signatures; written here from that
@@ -43,8 +45,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nar_utils.benchmarks.nb201 import NB201Benchmark, load_benchmark, load_table
-from nar_utils.spaces.nb201 import space as nb201_space
+from nar_utils.benchmarks.nb201 import (
+    NB201Benchmark,
+    load_benchmark,
+    load_table,
+    read_table_file,
+)
+from nar_utils.spaces.base import as_index, quote
 
 SEEDS = (777, 888, 999)
 SEEDS_RELPATH = Path("nb201") / "nb201_seeds.csv.gz"
@@ -103,8 +110,8 @@ class ResultsCount:
                                  self.seed)
 
     def get_eval(self, name: str, iepoch: int | None = None) -> dict[str, Any]:
-        if name not in SETNAMES[self.dataset] or name == "train":
-            raise KeyError(f"{self.dataset} has no evaluation set {name!r}; it has "
+        if not isinstance(name, str) or name not in SETNAMES[self.dataset] or name == "train":
+            raise KeyError(f"{self.dataset} has no evaluation set {quote(name)}; it has "
                            f"{[s for s in SETNAMES[self.dataset] if s != 'train']}")
         return self.api._metrics(self.index, self.dataset, name, iepoch, self.hp, self.seed)
 
@@ -136,8 +143,9 @@ class ArchResults:
         """``{'loss', 'accuracy', 'cur_time', 'all_time'}`` of ``setname`` ('train',
         'x-valid', 'x-test' or 'ori-test', as the dataset has them); ``None`` where not held."""
         self.api._check_dataset(dataset)
-        if setname not in SETNAMES[dataset]:
-            raise KeyError(f"{dataset} has no set {setname!r}; it has {list(SETNAMES[dataset])}")
+        if not isinstance(setname, str) or setname not in SETNAMES[dataset]:
+            raise KeyError(f"{dataset} has no set {quote(setname)}; it has "
+                           f"{list(SETNAMES[dataset])}")
         seed = self.api._pick_seed(self.arch_index, dataset, self.hp, is_random)
         return self.api._metrics(self.arch_index, dataset, setname, iepoch, self.hp, seed)
 
@@ -152,6 +160,8 @@ class ArchResults:
 
     def query(self, dataset: str, seed: int | None = None):
         seeds = self.get_dataset_seeds(dataset)
+        if seed is not None:
+            seed = as_index(seed, "seed")
         if seed is None:
             return {s: ResultsCount(self.api, self.arch_index, dataset, s, self.hp)
                     for s in seeds}
@@ -229,6 +239,7 @@ class NASBench201API:
         return self.bench.query_index_by_arch(arch)
 
     def show(self, index: int = -1) -> None:
+        index = self.bench._check_index(index) if as_index(index, "arch index") >= 0 else -1
         if index < 0:
             print(repr(self))
             return
@@ -236,8 +247,7 @@ class NASBench201API:
 
     # -- queries ---------------------------------------------------------------------------
     def query_meta_info_by_index(self, arch_index: int, hp: str = "12") -> ArchResults:
-        self.bench._check_index(arch_index)
-        return ArchResults(self, int(arch_index), self._check_hp(hp))
+        return ArchResults(self, self.bench._check_index(arch_index), self._check_hp(hp))
 
     def query_by_index(self, arch_index: int, dataname: str | None = None, hp: str = "12"):
         """``{seed: ResultsCount}`` for ``dataname``, or ``{dataset: {seed: ResultsCount}}``."""
@@ -265,22 +275,23 @@ class NASBench201API:
         return info
 
     def get_cost_info(self, index: int, dataset: str, hp: str = "12") -> dict[str, Any]:
-        """``flops`` (M, the benchmark's convention, computed), ``flops-nar`` (M, the book's
-        and NAR's convention), ``params`` (M, the table's), ``latency`` (None: not held),
-        training time per epoch and in total (the table's)."""
+        """The official keys: ``flops`` and ``params`` (millions, the benchmark's own
+        convention, counted for the benchmark's network: the official API's figures, see
+        :meth:`nar_utils.benchmarks.nb201.NB201Benchmark.costs`), ``latency`` (s; None where
+        the data does not hold it, as the official API reports a missing one), training time
+        per epoch and in total (the table's); plus ``flops-nar`` (millions, the book's and
+        NAR's convention, which also counts batch norms). For data of other networks than the
+        benchmark's (a regenerated benchmark of another width) the FLOPs are None and
+        ``params`` is the data's own figure."""
         index = self.bench._check_index(index)
         self._check_dataset(dataset)
         hp = self._check_hp(hp)
-        from nar_utils.spaces.nb201 import cellinfo
-
-        codes = np.asarray([nb201_space.parse_arch_str(self.bench[index])])
-        flops_nar, params = cellinfo.network_totals(dataset, codes)
-        held_params = self._value(dataset, hp, "params", index)
+        cost = self.bench.get_cost_info(index, dataset, hp)
+        latency = self._value(dataset, hp, "latency", index)
         total = self._value(dataset, hp, "train-time", index)
-        return {"flops": float(cellinfo.official_flops(dataset, codes)[0]) / 1e6,
-                "flops-nar": float(flops_nar[0]) / 1e6,
-                "params": held_params if held_params is not None else float(params[0]) / 1e6,
-                "latency": None,
+        return {"flops": cost.get("flops"), "flops-nar": cost.get("flops-nar"),
+                "params": cost.get("params"),
+                "latency": latency if latency is not None and latency > 0 else None,
                 "T-train@epoch": None if total is None or hp not in EPOCHS else
                 total / EPOCHS[hp],
                 "T-train@total": total, "T-ori-test@epoch": None, "T-ori-test@total": None}
@@ -308,15 +319,12 @@ class NASBench201API:
                            f"{dataset} with hp={hp!r}")
         accuracy = self.bench.column(dataset, metric, hp).copy()
         if FLOP_max is not None or Param_max is not None:
-            from nar_utils.spaces.nb201 import cellinfo
-
-            _, params = cellinfo.network_totals(dataset, self.bench.op_codes)
-            flops = cellinfo.official_flops(dataset, self.bench.op_codes)
+            costs = self.bench.costs(dataset)
             keep = np.ones(len(accuracy), bool)
             if FLOP_max is not None:
-                keep &= flops / 1e6 <= FLOP_max
+                keep &= costs["flops"] <= FLOP_max
             if Param_max is not None:
-                keep &= params / 1e6 <= Param_max
+                keep &= costs["params"] <= Param_max
             accuracy[~keep] = -np.inf
         best = int(np.nanargmax(accuracy))
         return best, float(accuracy[best])
@@ -336,9 +344,9 @@ class NASBench201API:
         return self.bench._check_dataset(dataset)
 
     def _check_hp(self, hp) -> str:
-        hp = str(hp)
+        hp = self.bench._hp_name(hp if hp is not None else "None")
         if hp not in self.bench.hps:
-            raise ValueError(f"hp={hp!r} is not held by {self.bench.source}; it holds "
+            raise ValueError(f"hp={quote(hp)} is not held by {self.bench.source}; it holds "
                              f"{', '.join(self.bench.hps)}")
         return hp
 
@@ -359,9 +367,13 @@ class NASBench201API:
 
     def _pick_seed(self, index: int, dataset: str, hp: str, is_random) -> int | None:
         """None (the mean) or the seed of one trial, as ``is_random`` asks."""
+        if isinstance(is_random, np.bool_):
+            is_random = bool(is_random)
         if is_random is False or is_random is None:
             return None
         seeds = self._seeds_of(index, dataset, hp)
+        if is_random is not True:
+            is_random = as_index(is_random, "is_random (True, False or a seed)")
         if is_random is True:
             _warn_random()
             if not seeds:
@@ -379,14 +391,16 @@ class NASBench201API:
         epochs = EPOCHS.get(hp)  # None: a schedule of unknown length (the embedded source's)
         last = None if epochs is None else epochs - 1
         out = {"loss": None, "accuracy": None, "cur_time": None, "all_time": None}
-        if iepoch is not None and (last is None or int(iepoch) != last):
+        if iepoch is not None:
+            iepoch = as_index(iepoch, "iepoch")
+        if iepoch is not None and (last is None or iepoch != last):
             if last is None:
                 raise IndexError(f"per-epoch values of schedule hp={hp!r} are not held; ask for "
                                  "iepoch=None (the final values)")
-            if not 0 <= int(iepoch) <= last:
+            if not 0 <= iepoch <= last:
                 raise IndexError(f"iepoch {iepoch} is outside 0..{last} (hp={hp})")
-            out["accuracy"] = self._curve_value(index, dataset, prefix, int(iepoch), hp)
-            out["iepoch"] = int(iepoch)
+            out["accuracy"] = self._curve_value(index, dataset, prefix, iepoch, hp)
+            out["iepoch"] = iepoch
             return out
         accuracy = None
         if seed is not None and (dataset, prefix) in _SEED_STEMS:
@@ -435,9 +449,12 @@ class NATStopology(NASBench201API):
         ``arch`` (an index or an arch string) as the official API simulates it: the
         validation accuracy of one trial drawn at random (cifar10: of cifar10-valid) and the
         training time the table holds (its evaluation time is not held and not added)."""
-        index = arch if isinstance(arch, (int, np.integer)) else self.query_index_by_arch(arch)
+        if isinstance(arch, (str, list, tuple, np.ndarray)) or hasattr(arch, "tostr"):
+            index = self.query_index_by_arch(arch)
+        else:
+            index = as_index(arch, "arch (an index, an arch string or op codes)")
         if index < 0:
-            raise KeyError(f"architecture {arch!r} is not in the space")
+            raise KeyError(f"architecture {quote(arch)} is not in the space")
         source = "cifar10-valid" if dataset == "cifar10" else dataset
         info = self.get_more_info(index, source, iepoch=iepoch, hp=hp, is_random=True)
         time_cost = info.get("train-all-time")
@@ -456,7 +473,7 @@ def create(file_path_or_dict=None, search_space: str = "tss", fast_mode: bool = 
            verbose: bool = True, *, seed: int | None = None) -> NATStopology:
     """``nats_bench.create``: the topology search space ('tss' / 'topology') only."""
     if search_space not in ("tss", "topology"):
-        raise ValueError(f"search space {search_space!r} is not part of this data: the book "
+        raise ValueError(f"search space {quote(search_space)} is not part of this data: the book "
                          "holds the topology space ('tss'); the size space ('sss') is not held")
     return NATStopology(file_path_or_dict, fast_mode=fast_mode, verbose=verbose, seed=seed)
 
@@ -481,10 +498,12 @@ def per_seed_values(data_dir: str | os.PathLike | None, dataset: str, metric: st
     'cifar100' and 'ImageNet16-120' (the data holds no per-seed CIFAR-10 test accuracy)."""
     from nar_utils.benchmarks.datadir import resolve_data_dir
 
-    stem = _SEED_STEMS.get((dataset, metric.removesuffix("-accuracy")))
+    stem = _SEED_STEMS.get((dataset, metric.removesuffix("-accuracy"))) \
+        if isinstance(dataset, str) and isinstance(metric, str) else None
     if stem is None:
         held = sorted({f"{d} {p}-accuracy" for d, p in _SEED_STEMS})
-        raise KeyError(f"no per-seed {metric!r} for {dataset!r}; held: {', '.join(held)}")
+        raise KeyError(f"no per-seed {quote(metric)} for {quote(dataset)}; held: "
+                       f"{', '.join(held)}")
     root = resolve_data_dir(data_dir)
     frame = _read_optional(root / SEEDS_RELPATH if root else None)
     if frame is None:
@@ -494,7 +513,9 @@ def per_seed_values(data_dir: str | os.PathLike | None, dataset: str, metric: st
 
 
 def _read_optional(path: Path | None):
-    return pd.read_csv(path) if path is not None and path.is_file() else None
+    """An optional file of the data directory (None when absent); a damaged one raises
+    :class:`nar_utils.benchmarks.nb201.TableError` naming it."""
+    return read_table_file(path) if path is not None and path.is_file() else None
 
 
 def _converted(path: Path) -> NB201Benchmark:

@@ -10,7 +10,9 @@ Users who hold the official benchmark file can build ``nb201/nb201.csv.gz`` them
 
 then point ``NAR_DATA_DIR`` at ``my_data``. The converter only calls the public query
 methods shared by both APIs (``len``, ``arch``, ``get_more_info``, ``get_cost_info``), so it
-works with either package and is tested against a small stand-in object.
+works with either package and is tested against a small stand-in object. The table is checked
+as the loader checks it (:func:`nar_utils.benchmarks.nb201.check_table`) before it is
+written, so that a conversion never leaves a file the book refuses to read.
 """
 from __future__ import annotations
 
@@ -23,7 +25,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from nar_utils.benchmarks.nb201 import SEED_COLUMNS, TABLE_COLUMNS
+from nar_utils.benchmarks.nb201 import (
+    LATENCY_COLUMNS,
+    SEED_COLUMNS,
+    TABLE_COLUMNS,
+    check_table,
+)
 from nar_utils.spaces.nb201 import space as nb201_space
 
 #: Official metric keys read for each of this book's metric names.
@@ -46,6 +53,8 @@ def convert_official(api: Any, out_path: str | os.PathLike | None = None,
     ``seeds`` are the training seeds whose individual 200-epoch validation accuracies are
     stored in ``*_val_200_seeds`` (the official API takes a seed as ``is_random``); seeds the
     API does not hold for an architecture are skipped, and ``seeds=None`` skips the columns.
+    The inference latency of each dataset (``latency_*``, seconds) is kept where the API
+    reports one (that of the first schedule in ``hps``).
     """
     n = len(api)
     if n != nb201_space.NUM_ARCHS:
@@ -66,6 +75,11 @@ def convert_official(api: Any, out_path: str | os.PathLike | None = None,
                 row[column] = _official_value(*cache[dataset, hp], metric)
             except KeyError:
                 row.setdefault(column, np.nan)
+        for dataset, column in LATENCY_COLUMNS.items():
+            if (dataset, hps[0]) not in cache:
+                continue
+            latency = cache[dataset, hps[0]][1].get("latency")
+            row[column] = float(latency) if latency is not None and latency > 0 else np.nan
         if seeds is not None:
             for dataset, column in SEED_COLUMNS.items():
                 trials = []
@@ -78,6 +92,7 @@ def convert_official(api: Any, out_path: str | os.PathLike | None = None,
                 row[column] = json.dumps(trials)
         rows.append(row)
     frame = pd.DataFrame(rows)
+    check_table(frame, out_path or "<converted table>")
     if out_path is not None:
         out_path = Path(out_path)
         out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -49,14 +49,23 @@ The official file layout, decoded here without TensorFlow or the protobuf packag
   serialized protobuf ``nasbench.ModelMetrics`` (:class:`ModelMetrics`), whose
   ``evaluation_data`` hold the evaluations at the start, halfway point and end of training.
 
+Every reader checks what it reads, as it reads it: each cell by the space's own rules
+(:func:`nar_utils.spaces.nb101.pack_strings` with ``pruned=True``: 2 to 7 vertices, a 0/1
+strictly upper-triangular matrix, input first and output last, interior operations from the
+vocabulary, an input-to-output path, at most 9 edges, every vertex on such a path), each hash
+(32 hex digits) and each value (accuracies in [0, 1], non-negative times and counts). A bad
+record is refused with ValueError naming the file, the record (number, byte offset, hash) and
+the problem; quoted input is cut short (:func:`nar_utils.spaces.base.quote`).
+
 Reference: C. Ying et al., "NAS-Bench-101: Towards Reproducible Neural Architecture Search",
 ICML 2019 (data: Apache-2.0).
 """
 from __future__ import annotations
 
 import os
+import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +74,14 @@ import numpy as np
 import pandas as pd
 
 from nar_utils.benchmarks.datadir import ENV_DATA_DIR, require_data_dir
-from nar_utils.spaces.nb101.space import LABEL_TO_OP, OP_TO_LABEL
+from nar_utils.spaces.nb101.space import (
+    LABEL_TO_OP,
+    OP_TO_LABEL,
+    InvalidCellError,
+    as_index,
+    pack_strings,
+    quote,
+)
 
 #: Training budgets (epochs) of NAS-Bench-101.
 EPOCHS: tuple[int, ...] = (4, 12, 36, 108)
@@ -175,7 +191,8 @@ class NB101Benchmark:
         except (KeyError, TypeError):
             pass
         raise ValueError(
-            f"hash {module_hash!r} is not in source {self.source!r} ({len(self):,} cells). "
+            f"hash {quote(module_hash)} is not in source {self.source!r} "
+            f"({len(self):,} cells). "
             f"It may still be a valid NAS-Bench-101 cell: load_space() reads every cell of the "
             f"space ({SPACE_RELPATH}, adjacency and operations without accuracies).")
 
@@ -250,8 +267,8 @@ class NB101Benchmark:
     def _run_values(self, module_hash: str, epochs: int, run: int) -> dict:
         if self.runs is None:
             reason = _NO_RUNS_REASON.get(self.source, "it keeps no per-run values")
-            raise ValueError(f"source {self.source!r} cannot select run={run!r}: {reason}. "
-                             "Call query() without run, or load the official file "
+            raise ValueError(f"source {self.source!r} cannot select run={quote(run)}: "
+                             f"{reason}. Call query() without run, or load the official file "
                              "(source='tfrecord'), which keeps every run.")
         if self._run_rows is None:
             self._run_rows = self.runs.groupby(["hash", "epochs"], sort=False).indices
@@ -261,7 +278,7 @@ class NB101Benchmark:
                              f"{self.location}")
         if isinstance(run, (bool, np.bool_)) or not isinstance(run, (int, np.integer)) \
                 or not 0 <= run < len(rows):
-            raise ValueError(f"run={run!r} is out of range: hash {module_hash} has "
+            raise ValueError(f"run={quote(run)} is out of range: hash {module_hash} has "
                              f"{len(rows)} runs at {epochs} epochs, numbered 0..{len(rows) - 1}")
         picked = self.runs.iloc[rows[int(run)]]
         return {m: (None if m not in picked or np.isnan(picked[m]) else float(picked[m]))
@@ -274,22 +291,27 @@ class NB101Benchmark:
 
     def _check_index(self, index: int) -> int:
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"cell index must be an int (or a hash for query), got {index!r}")
+            # 3.7 or True would otherwise be read as row 3 or 1
+            raise TypeError(f"cell index must be an int (or a hash for query), got "
+                            f"{quote(index)} ({type(index).__name__})")
         if not 0 <= index < len(self):
             raise IndexError(f"cell index {index} is out of range 0..{len(self) - 1}")
         return int(index)
 
     @staticmethod
     def _check_metric(metric: str) -> str:
+        if not isinstance(metric, str):
+            raise TypeError(f"metric must be a name, got {quote(metric)}; valid: "
+                            f"{', '.join(METRICS)}")
         metric = METRIC_ALIASES.get(metric, metric)
         if metric not in METRICS:
-            raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)} (or the "
-                             f"official names {', '.join(METRIC_ALIASES)})")
+            raise ValueError(f"unknown metric {quote(metric)}; valid: {', '.join(METRICS)} "
+                             f"(or the official names {', '.join(METRIC_ALIASES)})")
         return metric
 
     @staticmethod
     def _check_epochs_name(epochs: int) -> int:
-        if isinstance(epochs, (bool, np.bool_)) or epochs not in EPOCHS:
+        if as_index(epochs, "epochs") not in EPOCHS:
             raise ValueError(f"unknown epochs {epochs!r}; NAS-Bench-101 budgets are "
                              f"{', '.join(map(str, EPOCHS))}")
         return int(epochs)
@@ -310,15 +332,19 @@ def adjacency_string(matrix: Any) -> str:
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"an adjacency matrix must be square, got shape {matrix.shape}")
     if not ((matrix == 0) | (matrix == 1)).all():
-        raise ValueError(f"an adjacency matrix holds only 0 and 1, got {np.unique(matrix)}")
+        raise ValueError(f"an adjacency matrix holds only 0 and 1, got values "
+                         f"{quote(np.unique(matrix).tolist())}")
     return "|".join("".join("1" if v else "0" for v in row) for row in matrix.tolist())
 
 
 def adjacency_matrix(text: str) -> np.ndarray:
     """The n x n int8 matrix of a table adjacency string (see :func:`adjacency_string`)."""
-    rows = text.split("|")
-    if any(len(r) != len(rows) or set(r) - {"0", "1"} for r in rows):
-        raise ValueError(f"adjacency {text!r} is not n '|'-joined rows of n '0'/'1' digits")
+    if not isinstance(text, str):
+        raise TypeError(f"adjacency must be a string, got {quote(text)}")
+    rows = text.split("|") if len(text) < 4096 else []
+    if not rows or any(len(r) != len(rows) or set(r) - {"0", "1"} for r in rows):
+        raise ValueError(f"adjacency {quote(text)} is not n '|'-joined rows of n '0'/'1' "
+                         "digits")
     return np.array([[int(c) for c in r] for r in rows], dtype=np.int8)
 
 
@@ -328,21 +354,155 @@ def ops_to_labels(ops: Sequence[str | int]) -> str:
     for op in ops:
         if isinstance(op, str) and op in OP_TO_LABEL:
             labels.append(OP_TO_LABEL[op])
-        elif not isinstance(op, str) and int(op) in LABEL_TO_OP:
-            labels.append(int(op))
+        elif isinstance(op, (int, np.integer)) and not isinstance(op, (bool, np.bool_)) \
+                and int(op) in LABEL_TO_OP:
+            labels.append(int(op))  # a float or bool is refused: int() would truncate it
         else:
-            raise ValueError(f"unknown NB101 operation {op!r}; valid names: "
-                             f"{', '.join(OP_TO_LABEL)} (or labels {sorted(LABEL_TO_OP)})")
+            raise ValueError(f"unknown NB101 operation {quote(op)}; valid names: "
+                             f"{', '.join(OP_TO_LABEL)} (or integer labels "
+                             f"{sorted(LABEL_TO_OP)})")
     return ",".join(map(str, labels))
 
 
 def labels_to_ops(text: str) -> list[str]:
     """Op names of a comma-joined label string (``'-1,0,2,-2'``)."""
     try:
+        if not isinstance(text, str) or len(text) > 4096:
+            raise ValueError
         return [LABEL_TO_OP[int(label)] for label in text.split(",")]
     except (KeyError, ValueError):
-        raise ValueError(f"ops_labels {text!r} must be comma-joined labels among "
+        raise ValueError(f"ops_labels {quote(text)} must be comma-joined labels among "
                          f"{sorted(LABEL_TO_OP)}") from None
+
+
+# -- checking what a file holds --------------------------------------------------------------
+# Readers check every cell and value as they read them, so that a damaged or foreign file is
+# refused with the file, the record and the problem named, instead of surfacing later as a
+# wrong number or an error far from its cause.
+
+#: The official module hash: the md5 hex digest of the pruned cell.
+_HASH = re.compile(r"[0-9a-f]{32}")
+
+
+def _hash_problem(value: object) -> str | None:
+    """What is wrong with ``value`` as a module hash, None when it is one."""
+    if not isinstance(value, str):
+        return f"the hash {quote(value)} is not a string"
+    if _HASH.fullmatch(value) is None:
+        return (f"the hash {quote(value)} is not 32 lowercase hex digits (the official "
+                "module hash, an md5 digest)")
+    return None
+
+
+def _first_bad_hash(hashes: Sequence[object]) -> tuple[int, str] | None:
+    """``(row, problem)`` of the first entry of ``hashes`` that is not a module hash."""
+    for row, value in enumerate(hashes):
+        if not (isinstance(value, str) and _HASH.fullmatch(value)):
+            return row, str(_hash_problem(value))
+    return None
+
+
+def _metric_kind(name: str) -> str | None:
+    """'accuracy', 'seconds' or 'count' for a metric column or record field, None otherwise."""
+    if name in ("params", "flops"):
+        return "count"
+    if "_acc" in name:
+        return "accuracy"
+    if "train_time" in name:
+        return "seconds"
+    return None
+
+
+_KIND_RULE = {"accuracy": "an accuracy is a fraction in [0, 1]",
+              "seconds": "a training time is a non-negative, finite number of seconds",
+              "count": "a count is a non-negative integer"}
+
+
+def _first_bad_value(columns: Mapping[str, Any], missing: bool = True
+                     ) -> tuple[int, str] | None:
+    """``(row, problem)`` of the first row where a metric lies outside its range, None when
+    all do: accuracies in [0, 1] (fractions, as the official API reports them), training
+    times finite and >= 0 (s), counts (``params``, ``flops``) non-negative integers. NaN is a
+    value the source does not hold: accepted for accuracies and times when ``missing``, never
+    for counts. Columns of other names are not checked. Vectorised."""
+    first: tuple[int, str] | None = None
+    for name, values in columns.items():
+        kind = _metric_kind(name)
+        if kind is None:
+            continue
+        array = np.asarray(values).ravel()
+        if array.dtype.kind in "iuf":
+            numbers = array.astype(float)
+            not_number = np.zeros(len(array), dtype=bool)
+        elif array.dtype.kind == "b":  # True is not one second, nor one parameter
+            numbers = np.full(len(array), np.nan)
+            not_number = np.ones(len(array), dtype=bool)
+        else:  # text in a table, or objects: what does not read as a number is refused
+            series = pd.Series(array, dtype=object)
+            numbers = pd.to_numeric(series, errors="coerce").to_numpy(float)
+            is_bool = series.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(bool)
+            not_number = (np.isnan(numbers) & ~series.isna().to_numpy()) | is_bool
+        absent = np.isnan(numbers) & ~not_number
+        with np.errstate(invalid="ignore"):
+            if kind == "accuracy":
+                bad = ~((numbers >= 0) & (numbers <= 1))
+            elif kind == "seconds":
+                bad = ~(np.isfinite(numbers) & (numbers >= 0))
+            else:  # a count is never missing
+                bad = ~(np.isfinite(numbers) & (numbers >= 0) & (numbers == np.round(numbers)))
+        if missing and kind != "count":
+            bad &= ~absent
+        bad |= not_number
+        hits = np.flatnonzero(bad)
+        if len(hits) and (first is None or hits[0] < first[0]):
+            row = int(hits[0])
+            first = (row, f"{name} is {quote(array[row])}; {_KIND_RULE[kind]}")
+    return first
+
+
+def _first_bad_cell(adjacency: Sequence[str], ops_labels: Sequence[str]
+                    ) -> tuple[tuple[int, str] | None, np.ndarray | None]:
+    """``((row, problem) or None, vertex counts or None)``: the first table cell that breaks
+    NAS-Bench-101's rules or is not pruned, by the space's own check
+    (:func:`nar_utils.spaces.nb101.pack_strings` with ``pruned=True``)."""
+    try:
+        packed = pack_strings(adjacency, ops_labels, pruned=True)
+    except InvalidCellError as err:
+        return (int(err.row), err.reason), None
+    return None, (packed[:, -7:] != -3).sum(axis=1)
+
+
+def _refuse(path: Path, problems: Sequence[tuple[int, str] | None], name_row,
+            fix: str = "the file is damaged or not NAS-Bench-101's") -> None:
+    """Raise ValueError for the problem of the smallest row (None entries: no problem),
+    naming the file and the row as ``name_row(row)`` says."""
+    found = [p for p in problems if p is not None]
+    if found:
+        row, problem = min(found, key=lambda p: p[0])
+        raise ValueError(f"{path}: {name_row(row)}: {problem}; {fix}")
+
+
+def _check_table(frame: pd.DataFrame, path: Path) -> None:
+    """Refuse a table whose hashes, cells (valid and pruned, ``num_vertices`` their vertex
+    count) or metric values are wrong, naming the first bad row."""
+    hashes = frame["hash"].tolist()
+    cell_problem, sizes = _first_bad_cell(frame["adjacency"].tolist(),
+                                          frame["ops_labels"].tolist())
+    size_problem = None
+    if sizes is not None:
+        given = pd.to_numeric(frame["num_vertices"], errors="coerce").to_numpy(float)
+        wrong = np.flatnonzero(given != sizes)
+        if len(wrong):
+            row = int(wrong[0])
+            size_problem = (row, f"num_vertices is {quote(frame['num_vertices'].iat[row])} "
+                                 f"but the adjacency has {sizes[row]} vertices")
+    values = _first_bad_value({c: frame[c].to_numpy() for c in frame.columns})
+
+    def name_row(row: int) -> str:
+        return f"row {row} (hash {quote(hashes[row])})"
+
+    _refuse(path, [_first_bad_hash(hashes), cell_problem, size_problem, values], name_row)
+
 
 
 # -- loading -------------------------------------------------------------------------------
@@ -364,7 +524,8 @@ def load_nb101(data_dir: str | os.PathLike | None = None,
     """Load NAS-Bench-101 from ``source`` ('subset', 'tfrecord' or 'nar-json') under the
     configured data directory (see the module docstring)."""
     if source not in SOURCES:
-        raise ValueError(f"unknown NB101 source {source!r}; valid: {', '.join(SOURCES)}")
+        raise ValueError(f"unknown NB101 source {quote(source)}; valid: "
+                         f"{', '.join(SOURCES)}")
     root = nb101_data_dir(data_dir)
     if source == "subset":
         return read_subset(root / SUBSET_RELPATH)
@@ -388,7 +549,8 @@ def load_nb101(data_dir: str | os.PathLike | None = None,
 
 def read_subset(path: str | os.PathLike) -> NB101Benchmark:
     """Read the 30k-cell table (``nb101_30k.csv.gz``; one training run per cell, no test
-    accuracy)."""
+    accuracy). Every row is checked (hash, a valid and pruned cell, accuracies in [0, 1],
+    non-negative times and parameter counts); a bad one is refused, named."""
     path = Path(path)
     if not path.is_file():
         raise _missing("the NB101 subset table", path,
@@ -396,6 +558,7 @@ def read_subset(path: str | os.PathLike) -> NB101Benchmark:
     start = time.perf_counter()
     frame = read_table(path)
     _check_columns(frame, CELL_COLUMNS + ("params",), path)
+    _check_table(frame, path)
     return NB101Benchmark(frame, "subset", str(path),
                           load_seconds=time.perf_counter() - start)
 
@@ -474,12 +637,17 @@ class LedgerView:
     def _column_args(self, dataset: str, metric: str, hp: str | None) -> tuple[str, int]:
         if dataset != NB101_DATASET:
             raise ValueError(f"NAS-Bench-101 has one dataset, {NB101_DATASET!r}; got "
-                             f"{dataset!r}")
-        if metric not in _LEDGER_METRICS:
-            raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(_LEDGER_METRICS)}")
-        epochs = 108 if hp is None else int(str(hp)) if str(hp).isdigit() else -1
+                             f"{quote(dataset)}")
+        if not isinstance(metric, str) or metric not in _LEDGER_METRICS:
+            raise ValueError(f"unknown metric {quote(metric)}; valid: "
+                             f"{', '.join(_LEDGER_METRICS)}")
+        # The budget as text ('108') or an int; 108.0 or True are not budgets.
+        text = str(hp) if isinstance(hp, (str, int, np.integer)) \
+            and not isinstance(hp, (bool, np.bool_)) else ""
+        epochs = 108 if hp is None else int(text) if text.isascii() and text.isdigit() \
+            and len(text) < 8 else -1
         if epochs not in EPOCHS:
-            raise ValueError(f"unknown hp {hp!r}; NAS-Bench-101 budgets are "
+            raise ValueError(f"unknown hp {quote(hp)}; NAS-Bench-101 budgets are "
                              f"{', '.join(map(str, EPOCHS))} epochs")
         return _LEDGER_METRICS[metric], epochs
 

@@ -32,8 +32,8 @@ identity and its ``status``.
 **Run identity and stale runs.** A run's result depends on more than its swept values, so a
 record carries the run's *identity*: every parameter it was given (fixed and swept), the
 notebook's content, the ``nar_utils`` sources, and the data source: the data directory the
-notebook reads (its ``data_dir`` parameter, else ``$NAR_DATA_DIR``; relative paths from the
-notebook's folder, where papermill runs it) with a fingerprint of the size and modification
+notebook reads (its ``data_dir`` parameter, else ``$NAR_DATA_DIR``; a relative path from where
+the sweep was started, as the notebook takes it) with a fingerprint of the size and modification
 time of every file in it, or ``embedded``, with the version of ``analog-nasbench`` either way.
 A run is complete, and skipped when the sweep is started again, when its record says
 ``status: ok`` with the same identity. A run whose record is ``ok`` for another identity is
@@ -67,7 +67,6 @@ import json
 import multiprocessing
 import os
 import re
-import reprlib
 import socket
 import sys
 import threading
@@ -83,6 +82,7 @@ from nar_utils import runtime
 from nar_utils.benchmarks import datadir
 from nar_utils.reproduce import records as runs
 from nar_utils.reproduce import runner
+from nar_utils.spaces.base import quote
 
 try:
     import fcntl
@@ -116,15 +116,6 @@ _PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # NAR_RUN_DIR reaches the kernel through this process's environment, so runs that share a
 # process (threads of one Dask worker) must take turns.
 _RUN_LOCK = threading.Lock()
-
-_repr = reprlib.Repr()
-_repr.maxlevel, _repr.maxlist, _repr.maxdict, _repr.maxstring, _repr.maxother = 3, 6, 6, 60, 60
-
-
-def _show(value: Any) -> str:
-    """A short repr for messages (bounded, also for huge or self-referencing values)."""
-    return _repr.repr(value)
-
 
 class GridError(ValueError):
     """A grid file or grid data the sweep cannot use. The message names the file (with the line
@@ -339,13 +330,13 @@ class _ValueCheck:
             else:
                 for key, item in value.items():
                     if not isinstance(key, str):
-                        self.fail(f"{label} has the key {_show(key)} ({type(key).__name__}); "
+                        self.fail(f"{label} has the key {quote(key)} ({type(key).__name__}); "
                                   "keys inside parameter values must be strings (quote them)",
                                   *path)
-                    self(item, f"{label}[{_show(key)}]", path, stack)
+                    self(item, f"{label}[{quote(key)}]", path, stack)
             stack.pop()
             return
-        self.fail(f"{label} = {_show(value)} is a {type(value).__name__}; parameter values must "
+        self.fail(f"{label} = {quote(value)} is a {type(value).__name__}; parameter values must "
                   f"be strings, numbers, booleans, null, lists or mappings{_type_hint(value)}",
                   *path)
 
@@ -384,10 +375,10 @@ def _parse_entry(item: Any, fail: Callable[..., Any], base_dir: Path,
                  notebook_dir: Path) -> GridEntry:
     """One entry of a grid; ``fail(detail, *path)`` raises the GridError of this entry."""
     if not isinstance(item, Mapping):
-        fail(f"expected {_EXPECTED}; got {type(item).__name__} {_show(item)}")
+        fail(f"expected {_EXPECTED}; got {type(item).__name__} {quote(item)}")
     unknown = [key for key in item if not isinstance(key, str) or key not in GRID_KEYS]
     if unknown:
-        names = sorted(_show(key) if not isinstance(key, str) else key for key in unknown)
+        names = sorted(quote(key) if not isinstance(key, str) else key for key in unknown)
         more = f" and {len(names) - 10} more" if len(names) > 10 else ""
         fail(f"unknown key(s) {', '.join(names[:10])}{more}; valid keys: "
              f"{', '.join(GRID_KEYS)}", unknown[0])
@@ -396,35 +387,35 @@ def _parse_entry(item: Any, fail: Callable[..., Any], base_dir: Path,
     name = item["notebook"]
     if not isinstance(name, str) or not name.strip():
         fail("'notebook' must be a notebook name such as 03_training or a path to an .ipynb "
-             f"file; got {type(name).__name__} {_show(name)}", "notebook")
+             f"file; got {type(name).__name__} {quote(name)}", "notebook")
     check = _ValueCheck(fail)
     fixed_in = item.get("fixed")
     if fixed_in is None:
         fixed_in = {}
     if not isinstance(fixed_in, Mapping):
         fail(f"'fixed' must map parameter -> value (e.g. fixed: {{num_epochs: 5}}); got "
-             f"{type(fixed_in).__name__} {_show(fixed_in)}", "fixed")
+             f"{type(fixed_in).__name__} {quote(fixed_in)}", "fixed")
     for key, value in fixed_in.items():
         if not isinstance(key, str):
             fail(f"parameter names in 'fixed' must be strings; got {type(key).__name__} "
-                 f"{_show(key)}", "fixed", key)
-        check(value, f"fixed parameter {_show(key)}", ("fixed", key))
+                 f"{quote(key)}", "fixed", key)
+        check(value, f"fixed parameter {quote(key)}", ("fixed", key))
     axes_in = item.get("grid")
     if axes_in is None:
         axes_in = {}
     if not isinstance(axes_in, Mapping):
         fail(f"'grid' must map parameter -> list of values (e.g. grid: {{seed: [0, 1]}}); got "
-             f"{type(axes_in).__name__} {_show(axes_in)}", "grid")
+             f"{type(axes_in).__name__} {quote(axes_in)}", "grid")
     runs_count = 1
     for key, values in axes_in.items():
         if not isinstance(key, str):
             fail(f"parameter names in 'grid' must be strings; got {type(key).__name__} "
-                 f"{_show(key)}", "grid", key)
+                 f"{quote(key)}", "grid", key)
         if not isinstance(values, list) or not values:
-            fail(f"grid axis {_show(key)} must be a non-empty list of values, got {_show(values)} "
+            fail(f"grid axis {quote(key)} must be a non-empty list of values, got {quote(values)} "
                  "(a single value belongs in 'fixed')", "grid", key)
         for index, value in enumerate(values):
-            check(value, f"grid axis {_show(key)}[{index}]", ("grid", key))
+            check(value, f"grid axis {quote(key)}[{index}]", ("grid", key))
         runs_count *= len(values)
         if runs_count > _MAX_RUNS:
             fail(f"the grid expands to more than {_MAX_RUNS} runs; split it into several "
@@ -438,7 +429,7 @@ def _parse_entry(item: Any, fail: Callable[..., Any], base_dir: Path,
         notebook = _resolve_notebook(name, base_dir, notebook_dir)
         known = runner.notebook_parameters(notebook)
     except (OSError, ValueError, KeyError, TypeError, SyntaxError) as exc:
-        fail(f"notebook {_show(name)}: {exc}", "notebook")
+        fail(f"notebook {quote(name)}: {exc}", "notebook")
     unknown = [key for key in (*fixed, *axes) if key not in known]
     if unknown:
         try:  # the runner's message lists every unknown name and the valid ones
@@ -536,7 +527,7 @@ def _json_default(value: Any) -> Any:
         return str(value)
     if hasattr(value, "tolist"):  # numpy scalars and arrays
         return value.tolist()
-    raise TypeError(f"{_show(value)} ({type(value).__name__}) is not a plain literal")
+    raise TypeError(f"{quote(value)} ({type(value).__name__}) is not a plain literal")
 
 
 def _canonical(value: Any) -> str:
@@ -652,22 +643,22 @@ def _data_listing(root: Path) -> dict[str, list[int]]:
     return dict(sorted(listing.items()))
 
 
-def data_identity(data_dir: Any = None, base_dir: str | os.PathLike = "."
+def data_identity(data_dir: Any = None
                   ) -> tuple[dict[str, Any], dict[str, list[int]] | None]:
     """The data source a run reads and a fingerprint of it, plus the per-file listing when it
     is short enough to keep (to name the files that changed).
 
     ``data_dir`` is the notebook's ``data_dir`` parameter; None means ``$NAR_DATA_DIR``, and
     neither means the embedded source (the rule of :mod:`nar_utils.benchmarks.datadir`). A
-    relative path is taken from ``base_dir``, the notebook's folder, where papermill runs it.
+    relative path is taken from where the command was started (:func:`datadir.absolute`), as
+    the notebook itself takes it.
     The version of ``analog-nasbench`` is part of it either way (chapters compare with it).
     """
     value = data_dir if data_dir is not None else os.environ.get(datadir.ENV_DATA_DIR) or None
     embedded = {"analog-nasbench": _package_version("analog-nasbench")}
     if value is None or str(value) == datadir.EMBEDDED:
         return {"source": datadir.EMBEDDED, **embedded}, None
-    path = Path(str(value)).expanduser()
-    path = path if path.is_absolute() else Path(base_dir) / path
+    path = datadir.absolute(str(value))
     try:
         resolved = datadir.resolve_data_dir(path)
     except (OSError, ValueError):
@@ -708,10 +699,10 @@ class _IdentityCache:
         if self.code is None:
             self.code, self.git = code_identity(), runs.git_state()
         value = overrides.get("data_dir", defaults.get("data_dir"))
-        data_key = (None if value is None else str(value), str(Path(notebook).parent),
+        data_key = (None if value is None else str(value), str(datadir.start_dir()),
                     os.environ.get(datadir.ENV_DATA_DIR))
         if data_key not in self.data:
-            self.data[data_key] = data_identity(value, Path(notebook).parent)
+            self.data[data_key] = data_identity(value)
         data, listing = self.data[data_key]
         return RunIdentity(dict(overrides), content, self.code, data, listing, self.git)
 
@@ -743,7 +734,7 @@ def plan_runs(entries: Sequence[GridEntry], out_dir: str | os.PathLike = "runs",
             if previous is not None:
                 raise GridError(
                     f"two runs share the run directory {run_dir} with different parameters "
-                    f"({_show(previous.overrides)} vs {_show(overrides)}) or notebooks "
+                    f"({quote(previous.overrides)} vs {quote(overrides)}) or notebooks "
                     f"({previous.notebook} vs {entry.notebook}); give the notebooks different "
                     "names, or put the parameter that differs into 'grid'")
             planned[str(run_dir)] = PlannedRun(
@@ -771,7 +762,7 @@ def _data_label(data: Mapping[str, Any]) -> str:
         return f"directory {data.get('path')}"
     if source == "missing":
         return f"{data.get('path')} (not a directory)"
-    return _show(dict(data))
+    return quote(dict(data))
 
 
 def _listing_changes(old: Any, new: Any) -> str | None:
@@ -804,11 +795,11 @@ def _describe_change(part: str, old: Mapping[str, Any], new: RunIdentity) -> str
         changes = []
         for name in sorted(set(before) | set(after)):
             if name not in after:
-                changes.append(f"{name} removed (was {_show(before[name])})")
+                changes.append(f"{name} removed (was {quote(before[name])})")
             elif name not in before:
-                changes.append(f"{name} added ({_show(after[name])})")
+                changes.append(f"{name} added ({quote(after[name])})")
             elif _canonical(before[name]) != _canonical(after[name]):
-                changes.append(f"{name} {_show(before[name])} -> {_show(after[name])}")
+                changes.append(f"{name} {quote(before[name])} -> {quote(after[name])}")
         return "the parameters changed: " + (", ".join(changes) or "(in non-finite values)")
     if part == "notebook":
         what = (before.get("name") if before.get("name") == after.get("name")
@@ -1389,6 +1380,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     argv = list(argv) if argv is not None else sys.argv[1:]
     args = parser.parse_args(argv)
     command = " ".join(["python -m nar_utils.reproduce.grid", *argv])
+    # Worker processes take relative data directories from where the sweep was started.
+    recorded = not os.environ.get(datadir.ENV_START_DIR)
+    datadir.record_start_dir()
     try:
         report = run_grid(args.grid, out_dir=args.out, backend=args.backend,
                           workers=args.workers, scheduler=args.scheduler,
@@ -1400,6 +1394,9 @@ def main(argv: Iterable[str] | None = None) -> int:
         # schedulers: a message, not a traceback.
         print(f"[grid] error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if recorded:
+            os.environ.pop(datadir.ENV_START_DIR, None)
     print(report.summary(), flush=True)
     return 0 if report.ok else 1
 

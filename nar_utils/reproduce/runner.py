@@ -29,6 +29,9 @@ from typing import Any, Mapping
 import numpy as np
 import yaml
 
+from nar_utils.benchmarks import datadir
+from nar_utils.spaces.base import quote
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
 PARAMS_DIR = NOTEBOOK_DIR / "params"
@@ -86,11 +89,6 @@ class CommandLineValue(str):
 _SCALARS = (bool, int, float, str)
 
 
-def _shown(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} chars)"
-
-
 def coerce_parameter(name: str, value: Any, default: Any) -> Any:
     """``value`` as the type of the parameter's default literal, or :class:`ParameterError`.
 
@@ -110,7 +108,7 @@ def coerce_parameter(name: str, value: Any, default: Any) -> Any:
         try:
             value = yaml.safe_load(text)
         except yaml.YAMLError as err:
-            raise ParameterError(f"parameter {name!r}: cannot read {_shown(text)} "
+            raise ParameterError(f"parameter {name!r}: cannot read {quote(text)} "
                                  f"({err.__class__.__name__}); write a YAML value") from None
     if default is None:
         return value
@@ -143,7 +141,7 @@ def coerce_parameter(name: str, value: Any, default: Any) -> Any:
     else:
         return value
     raise ParameterError(f"parameter {name!r} expects {type(default).__name__} (its default "
-                         f"is {_shown(default)}), got {type(value).__name__} {_shown(value)}")
+                         f"is {quote(default)}), got {type(value).__name__} {quote(value)}")
 
 
 def check_parameters(path: Path, overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -194,16 +192,21 @@ def run_notebook(name: str | Path, parameters: Mapping[str, Any] | None = None,
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     out = output_dir / path.name
-    env_before = os.environ.get("NAR_RUN_DIR")
+    names = ("NAR_RUN_DIR", datadir.ENV_START_DIR)
+    env_before = {name: os.environ.get(name) for name in names}
     os.environ["NAR_RUN_DIR"] = str(output_dir.resolve())
+    # The kernel runs in the notebook's folder; a relative data directory still means one
+    # relative to where this command was started.
+    datadir.record_start_dir()
     try:
         pm.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
                             kernel_name=kernel_name, progress_bar=progress)
     finally:
-        if env_before is None:
-            os.environ.pop("NAR_RUN_DIR", None)
-        else:
-            os.environ["NAR_RUN_DIR"] = env_before
+        for name, value in env_before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return out
 
 

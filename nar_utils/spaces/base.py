@@ -13,10 +13,67 @@ them cells, never the other way round.
 from __future__ import annotations
 
 import importlib
+import operator
+import reprlib
 from abc import ABC, abstractmethod
 from typing import Any, Callable
 
 import numpy as np
+
+#: How many characters of a bad input an error message quotes: a message must stay
+#: readable (and small) when the input is a megabyte of text.
+QUOTE_LIMIT = 80
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = QUOTE_LIMIT
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 12
+_REPR.maxlevel = 3
+
+
+def quote(value: Any, limit: int = QUOTE_LIMIT) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, followed by the value's total size
+    when it was cut, so that an error quoting a bad value stays short: a megabyte string or a
+    file's worth of list would otherwise make a megabyte message. The cost is bounded too
+    (strings are sliced before ``repr``, containers go through :mod:`reprlib`)."""
+    if isinstance(value, np.generic) and value.dtype.kind != "V":
+        value = value.item()  # 4, not np.int64(4)
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
+        size, unit = len(value), "characters" if isinstance(value, str) else "bytes"
+        text = repr(value if size <= limit else bytes(value[:limit]) if unit == "bytes"
+                    else value[:limit])
+        return text if size <= limit else f"{text[:limit + 2]}... ({size:,} {unit} in all)"
+    if isinstance(value, np.ndarray) and value.size > limit:
+        return f"<array of shape {value.shape}, dtype {value.dtype}>"
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a value whose repr fails is still named
+        text = f"<{type(value).__name__} object>"
+    try:
+        size = len(value)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - unsized, or a len() that fails
+        size = None
+    if len(text) <= limit and (size is None or size <= _REPR.maxlist):
+        return text
+    total = "" if size is None or size <= _REPR.maxlist else f" ({size:,} items in all)"
+    return f"{text[:limit]}...{total}" if len(text) > limit else f"{text}{total}"
+
+
+def as_index(value: Any, what: str = "index") -> int:
+    """``value`` as a Python int, for arguments that count or index something.
+
+    Python and numpy integers (and anything with ``__index__``) pass; bools and floats are
+    refused with a ``TypeError``, because ``int()`` would read ``True`` as 1 and truncate
+    3.7 to 3 without a word (a float that happens to be whole, such as 2.0, is refused too:
+    indices are integers, as for Python's lists and numpy's arrays).
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be an integer, got the bool {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        hint = " (pass int(x) if a whole float is meant)" \
+            if isinstance(value, (float, np.floating)) else ""
+        raise TypeError(f"{what} must be an integer, got {type(value).__name__} "
+                        f"{quote(value)}{hint}") from None
 
 #: Registered spaces: name -> "module:Class" (imported on first use, so that asking for one
 #: space does not import the other's code).
@@ -52,8 +109,15 @@ class SearchSpace(ABC):
         (-1 where ``batch`` lacks the cell): an int for one row, an array for many."""
 
     def arch_str(self, row: np.ndarray) -> str:
-        """A readable name of one cell."""
-        return ",".join(str(int(v)) for v in np.asarray(row).ravel())
+        """A readable name of one cell (its row of a batch: integers)."""
+        values = np.asarray(row)
+        whole = values.dtype.kind in "iu" or (
+            values.dtype.kind == "f" and bool(np.all(np.isfinite(values) &
+                                                     (values == np.round(values)))))
+        if not whole:
+            raise TypeError(f"a cell row must hold integers, got dtype {values.dtype}: "
+                            f"{quote(row)}")
+        return ",".join(str(int(v)) for v in values.ravel())
 
     def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
         """``count`` cells drawn uniformly from the whole space, as a batch."""

@@ -8,7 +8,8 @@ from nar_utils.spaces import nb201
 
 
 class FakeOfficialAPI:
-    """Mimics the query methods of nas_201_api / nats_bench on made-up numbers."""
+    """Mimics the query methods of nas_201_api / nats_bench on made-up numbers (accuracies
+    in percent, as the official API reports them)."""
 
     def __init__(self):
         self.arch_strs = nb201.all_arch_strs()[::-1]  # an order unlike the space index
@@ -20,7 +21,7 @@ class FakeOfficialAPI:
         return self.arch_strs[index]
 
     def get_more_info(self, index, dataset, iepoch=None, hp="12", is_random=True):
-        base = (index % 97) + (1 if hp == "200" else 0.5) + len(dataset)
+        base = (index % 73) + (1 if hp == "200" else 0.5) + len(dataset)
         if is_random is True:
             raise AssertionError("the converter must never ask for a random trial")
         if is_random is not False:
@@ -36,7 +37,8 @@ class FakeOfficialAPI:
         return info
 
     def get_cost_info(self, index, dataset, hp="12"):
-        return {"flops": 1.0, "params": 0.1 + index / 1e6, "latency": 0.01}
+        return {"flops": 1.0, "params": 0.1 + index / 1e6,
+                "latency": None if dataset == "cifar10" else 0.01 + index / 1e7}
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +60,12 @@ def test_converted_table_loads_and_matches_the_api(converted):
             for key in ("valid-accuracy", "test-accuracy"):
                 if key in want and key in got:
                     assert got[key] == pytest.approx(want[key])
-        assert bench.get_cost_info(index, "cifar100")["params"] == \
-            pytest.approx(0.1 + index / 1e6)
+        assert bench.column("cifar100", "params")[index] == pytest.approx(0.1 + index / 1e6)
+        # made-up parameter counts are no network the benchmark trains: its own are served
+        cost = bench.get_cost_info(index, "cifar100")
+        assert cost["params"] == pytest.approx(0.1 + index / 1e6) and "flops" not in cost
+        assert cost["latency"] == pytest.approx(0.01 + index / 1e7)
+        assert "latency" not in bench.get_cost_info(index, "cifar10")  # the API held none
         assert bench.get_cost_info(index, "cifar10-valid")["train-time"] == \
             pytest.approx(10.0 * (index + 1))
     assert bench.get_more_info(3, "cifar10-valid", hp="12")["valid-accuracy"] == \
@@ -83,3 +89,15 @@ def test_converter_refuses_a_wrong_space():
 
     with pytest.raises(ValueError, match="32768"):
         convert_official(Size(), None, progress=False)
+
+
+def test_converter_refuses_to_write_a_table_the_loader_would_refuse(tmp_path):
+    class Fractions(FakeOfficialAPI):
+        def get_more_info(self, index, dataset, iepoch=None, hp="12", is_random=True):
+            info = super().get_more_info(index, dataset, iepoch, hp, is_random)
+            return {k: v / 100 if k.endswith("accuracy") else v for k, v in info.items()}
+
+    out = tmp_path / "nb201" / "nb201.csv.gz"
+    with pytest.raises(nb201_data.TableError, match="fractions, not percentages"):
+        convert_official(Fractions(), out, hps=("200",), seeds=None, progress=False)
+    assert not out.exists()

@@ -159,6 +159,7 @@ def test_embedded_task_learns_from_its_only_accuracy(embedded):
 
 def test_data_directory_rule_is_one_for_every_reader(tmp_path, monkeypatch):
     monkeypatch.delenv(datadir.ENV_DATA_DIR, raising=False)
+    monkeypatch.delenv(datadir.ENV_START_DIR, raising=False)
     assert datadir.resolve_data_dir() is None  # embedded NB201
     with pytest.raises(FileNotFoundError, match="NAS-Bench-101 data is not embedded"):
         datadir.require_data_dir(holds="nb101/x.csv.gz", what="NAS-Bench-101 data")

@@ -1,5 +1,6 @@
 """The papermill runner and run records, on tiny notebooks the tests write."""
 import json
+import os
 
 import nbformat
 import pytest
@@ -169,3 +170,22 @@ def test_records_carry_the_torch_thread_count(tmp_path):
 
     path = records.write_record(tmp_path, notebook="x.ipynb", parameters={}, metrics={})
     assert json.loads(path.read_text())["torch_threads"] == torch.get_num_threads()
+
+
+def test_relative_data_dir_means_where_the_command_started(tmp_path, monkeypatch):
+    """The kernel runs in the notebook's folder; NAR_DATA_DIR=rel still means ./rel."""
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "rel-data").mkdir()
+    body = ("import nar_utils as nar\n"
+            "records = nar.reproduce.records\n"
+            "found = str(nar.benchmarks.datadir.resolve_data_dir())\n"
+            "records.write_record(records.record_path('01_t'), notebook='01_t.ipynb',\n"
+            "    parameters={'seed': seed}, metrics={'data_dir': found})")
+    nb = _notebook(tmp_path / "notebooks" / "01_t.ipynb", "seed = 0", body)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NAR_DATA_DIR", "rel-data")
+    monkeypatch.delenv("NAR_START_DIR", raising=False)
+    runner.run_notebook(nb, {}, output_dir=tmp_path / "out", progress=False)
+    (record,) = records.read_records(tmp_path / "out")
+    assert record["metrics"]["data_dir"] == str((tmp_path / "rel-data").resolve())
+    assert "NAR_START_DIR" not in os.environ  # restored after the run

@@ -298,15 +298,34 @@ def test_enumeration_arguments_are_checked(kwargs, message):
 
 def test_pad_vertex_lists_pads_and_names_the_bad_record():
     modules = ("stack0/module0", "stack0/module1")
-    costs = [{"stack0/module0": [1, 2], "stack0/module1": [3, 4, 5]},
-             {"stack0/module1": [6], "stack0/module0": [7, 8, 9, 10, 11, 12, 13]}]
-    out = nb101_cellinfo.pad_vertex_lists(costs, modules)
+    costs = [{"stack0/module0": [1, 2, 0], "stack0/module1": [3, 4, 5]},
+             {"stack0/module1": [6, 0, 0, 0, 0, 0, 1], "stack0/module0": [7, 8, 9, 10, 11, 12, 13]}]
+    out = nb101_cellinfo.pad_vertex_lists(costs, modules, [3, 7])
     assert out.shape == (2, 2, 7) and out.dtype == np.int64
     assert out[0].tolist() == [[1, 2, 0, 0, 0, 0, 0], [3, 4, 5, 0, 0, 0, 0]]
-    assert out[1].tolist() == [[7, 8, 9, 10, 11, 12, 13], [6, 0, 0, 0, 0, 0, 0]]
+    assert out[1].tolist() == [[7, 8, 9, 10, 11, 12, 13], [6, 0, 0, 0, 0, 0, 1]]
     with pytest.raises(KeyError, match="record 1 has no values for module 'stack0/module1'"):
-        nb101_cellinfo.pad_vertex_lists([costs[0], {"stack0/module0": [1]}], modules)
-    with pytest.raises(ValueError, match="record 0 lists 8 values for stack0/module0; NB101 "
-                                         "cells have at most 7 vertices"):
+        nb101_cellinfo.pad_vertex_lists([costs[0], {"stack0/module0": [1, 2]}], modules, [3, 2])
+    with pytest.raises(ValueError, match="record 0 lists 8 values for stack0/module0; expected a "
+                                         "list of 7 values, one per vertex"):
         nb101_cellinfo.pad_vertex_lists([{"stack0/module0": list(range(8)), "stack0/module1": []}],
-                               modules)
+                                        modules, [7])
+
+
+@pytest.mark.parametrize("values, message", [
+    ([1, 2], "record 0 lists 2 values for stack0/module0; expected a list of 3 values"),
+    ([1, 2, 3, 4], "record 0 lists 4 values for stack0/module0; expected a list of 3"),
+    ([1, 2.7, 3], r"record 0, stack0/module0, vertex 1: 2.7 is not a count"),
+    ([1, True, 3], r"vertex 1: True is not a count"),
+    ([1, -5, 3], r"vertex 1: -5 is not a count"),
+    ([1, "5", 3], r"vertex 1: '5' is not a count"),
+    ([1, 2**70, 3], r"vertex 1: \d+ is not a count"),
+])
+def test_pad_vertex_lists_refuses_a_list_that_does_not_fit_its_cell(values, message):
+    """A list shorter or longer than its cell, or values that int64 would truncate or
+    reinterpret, used to be padded or cast without a word."""
+    costs = [{"stack0/module0": values}]
+    with pytest.raises(ValueError, match=message):
+        nb101_cellinfo.pad_vertex_lists(costs, ("stack0/module0",), [3])
+    with pytest.raises(ValueError, match=r"^cell 'x'(,| lists) .*stack0/module0"):
+        nb101_cellinfo.pad_vertex_lists(costs, ("stack0/module0",), [3], names=["cell 'x'"])

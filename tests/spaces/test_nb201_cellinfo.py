@@ -212,3 +212,12 @@ def test_official_flops_follow_the_benchmarks_counting_rule(dataset):
         assert value == _official_count(nb201_network.build_network(arch, dataset), size)
     book, _ = cellinfo.network_totals(dataset, codes)
     assert (book > official).all()  # the book's convention also counts batch norms
+
+
+def test_record_indices_and_network_sizes_are_integers_never_truncated(tiny_bench):
+    assert [k for k, _ in cellinfo.nar_records(tiny_bench, indices=[np.int64(2)])] == ["2"]
+    for bad, error in ((2.5, TypeError), (True, TypeError), (-1, IndexError), (7, IndexError)):
+        with pytest.raises(error, match="arch index"):
+            list(cellinfo.nar_records(tiny_bench, indices=[bad]))
+    with pytest.raises(TypeError, match="channels must be an integer"):
+        nb201_network.param_counts("cifar10", [ARCH0], channels=16.5)

@@ -69,3 +69,75 @@ def test_bad_inputs_types_and_ranges():
         nb201.format_arch_str([0, 0, 0, 0, 0, 5])
     with pytest.raises(ValueError, match="expected 6"):
         nb201.format_arch_str([0, 0, 0])
+
+
+HUGE = "|nor_conv_3x3~0|" * 65_536  # about 1 MB
+
+
+@pytest.mark.parametrize("bad", [
+    HUGE,
+    "|none~0|+|none~0|none~1|+" + HUGE,
+    "|none~0|+|none~0|none~1|+|none~0|none~1|" + "x" * 1_000_000 + "~2|",
+    "|none~0|+" * 100_000,
+    "4" * 1_000_000,
+])
+def test_a_huge_bad_string_gives_a_short_message(bad):
+    with pytest.raises(ValueError) as err:
+        nb201.format_arch_str(bad)
+    message = str(err.value)
+    assert len(message) < 600 and f"({len(bad):,} characters in all)" in message
+
+
+def test_a_huge_bad_sequence_gives_a_short_message():
+    with pytest.raises(ValueError) as err:
+        nb201.format_arch_str(list(range(300_000)))
+    assert len(str(err.value)) < 400
+
+
+@pytest.mark.parametrize("bad, error, fragment", [
+    (3.7, TypeError, "got float 3.7"),
+    (3.0, TypeError, "got float 3.0"),
+    (True, TypeError, "got the bool True"),
+    (np.bool_(False), TypeError, "bool"),
+    ("7", TypeError, "got str '7'"),
+])
+def test_space_indices_are_integers_never_truncated(bad, error, fragment):
+    with pytest.raises(error, match=fragment):
+        nb201.ops_from_space_index(bad)
+
+
+def test_numpy_integers_stay_accepted():
+    assert nb201.ops_from_space_index(np.int64(7)) == nb201.ops_from_space_index(7)
+    assert nb201.format_arch_str(np.array([4, 2, 1, 2, 1, 1], dtype=np.uint8)) == ARCH0
+    assert nb201.format_arch_str([4.0, 2.0, 1.0, 2.0, 1.0, 1.0]) == ARCH0  # whole floats
+
+
+@pytest.mark.parametrize("ops, error, fragment", [
+    ([4, 2, 1, 2, 1, 1.5], ValueError, "1.5 at edge 5 is not a whole number"),
+    ([4, 2, 1, 2, True, 1], TypeError, "edge 4 must be an integer 0..4, got the bool True"),
+    ([4, 2, 1, 2, 1, float("nan")], ValueError, "not a whole number"),
+    ([4, 2, 1, 2, 1, None], TypeError, "got NoneType None"),
+    (np.array([4, 2, 1, 2, 1, 1.5]), ValueError, "not a whole number"),
+    (True, TypeError, "got bool True"),
+    (3.7, TypeError, "got float 3.7"),
+    (b"421211", TypeError, "decode it"),
+])
+def test_op_codes_are_refused_rather_than_truncated(ops, error, fragment):
+    with pytest.raises(error, match=fragment):
+        nb201.format_arch_str(ops)
+    with pytest.raises(error, match=fragment):
+        nb201.op_codes_array([ops])
+
+
+def test_vectorised_formatting_equals_one_by_one():
+    codes = nb201.all_op_codes()
+    assert nb201.format_arch_strs(codes[::97]) == [nb201.format_arch_str(r) for r in codes[::97]]
+    assert nb201.format_arch_strs(codes[:0]) == []
+    with pytest.raises(ValueError, match="0..4"):
+        nb201.format_arch_strs(np.full((1, 6), 5))
+    with pytest.raises(ValueError, match="integer array"):
+        nb201.format_arch_strs(codes.astype(float))
+    op_codes = ["".join(map(str, r)) for r in codes[:50].tolist()]
+    np.testing.assert_array_equal(nb201.op_codes_array(op_codes), codes[:50])
+    with pytest.raises(ValueError, match="position 5"):
+        nb201.op_codes_array(op_codes[:3] + ["42121/"])

@@ -85,3 +85,32 @@ def test_sampling_the_whole_space():
     np.testing.assert_array_equal(space.sample(np.random.default_rng(3), 5), cells[:5])
     with pytest.raises(NotImplementedError, match="sample the cells a benchmark holds"):
         get_space("nb101").sample(np.random.default_rng(0), 3)
+
+
+def test_cells_and_counts_are_integers_never_truncated():
+    space = get_space("nb201")
+    with pytest.raises(TypeError, match="got bool True"):
+        space.arch_str(True)
+    with pytest.raises(ValueError, match="not a whole number"):
+        space.arch_str(np.array([4, 2, 1, 2, 1, 1.5]))
+    assert space.arch_str(np.array([4, 2, 1, 2, 1, 1])) == space.arch_str([4, 2, 1, 2, 1, 1])
+    with pytest.raises(TypeError, match="count must be an integer, got float 3.7"):
+        space.sample(np.random.default_rng(0), 3.7)
+    with pytest.raises(TypeError, match="bool"):
+        space.sample(np.random.default_rng(0), True)
+    assert space.sample(np.random.default_rng(0), np.int64(2)).shape == (2, 6)
+    index_of = space.indexer(nb201.all_op_codes().astype(np.int64))
+    for bad in ([4, 2, 1, 2, 1, 1.5], [True, False, True, False, True, False], "421211"):
+        with pytest.raises(ValueError, match="integers in 0..4"):
+            index_of(bad)
+    assert index_of([4.0, 2, 1, 2, 1, 1]) == index_of([4, 2, 1, 2, 1, 1])
+
+
+def test_the_shared_row_name_refuses_fractions_and_bools():
+    space = get_space("nb101")
+    row = _nb101_batch()[0]
+    assert space.arch_str(row) == space.arch_str(row.astype(float))
+    with pytest.raises(TypeError, match="must hold integers"):
+        space.arch_str(row + 0.5)
+    with pytest.raises(TypeError, match="must hold integers"):
+        space.arch_str(row.astype(bool))

@@ -16,15 +16,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nar_utils.benchmarks.formats.tfrecord import _FRAME_BYTES, iter_tfrecord, write_tfrecord
+from nar_utils.benchmarks.formats.tfrecord import (
+    _FRAME_BYTES,
+    iter_tfrecord_frames,
+    write_tfrecord,
+)
 from nar_utils.benchmarks.nb101 import (
     EPOCH_METRICS,
     EPOCHS,
     NB101Benchmark,
+    _first_bad_cell,
+    _first_bad_value,
+    _hash_problem,
     _missing,
     adjacency_string,
     ops_to_labels,
 )
+from nar_utils.spaces.nb101.space import MAX_VERTICES, benchmark_cell, quote
 
 # -- protobuf wire format ------------------------------------------------------------------
 WIRE_VARINT, WIRE_64BIT, WIRE_BYTES, WIRE_32BIT = 0, 1, 2, 5
@@ -233,9 +241,18 @@ class ModelMetrics:
 
 
 # -- the official record layout ------------------------------------------------------------
+_DAMAGED = "the file is corrupted or not NAS-Bench-101's"
+
+
 @dataclass
 class NasbenchRecord:
-    """One record of the official file: one training run of one cell for ``epochs``."""
+    """One record of the official file: one training run of one cell for ``epochs``.
+
+    :meth:`to_bytes` and :meth:`from_bytes` check the record as the reader does: a module
+    hash of 32 hex digits, a NAS-Bench-101 budget, a valid and pruned cell
+    (:func:`nar_utils.spaces.nb101.space.benchmark_cell`), accuracies in [0, 1] and
+    non-negative times and parameter count.
+    """
 
     module_hash: str
     epochs: int
@@ -248,9 +265,10 @@ class NasbenchRecord:
         adjacency_string(matrix)  # validates shape and values
         raw_adjacency = "".join(str(int(v)) for v in matrix.ravel())
         if len(self.operations) != len(matrix):
-            raise ValueError(f"hash {self.module_hash}: {len(self.operations)} operations for "
-                             f"a {len(matrix)}-vertex adjacency matrix")
+            raise ValueError(f"hash {quote(self.module_hash)}: {len(self.operations)} "
+                             f"operations for a {len(matrix)}-vertex adjacency matrix")
         ops_to_labels(self.operations)  # validates the names
+        self._check()
         raw_metrics = base64.b64encode(self.metrics.to_bytes()).decode("ascii")
         row = [self.module_hash, int(self.epochs), raw_adjacency, ",".join(self.operations),
                raw_metrics]
@@ -259,25 +277,78 @@ class NasbenchRecord:
     @classmethod
     def from_bytes(cls, data: bytes) -> NasbenchRecord:
         module_hash, epochs, raw_adjacency, raw_operations, raw_metrics = _split_record(data)
-        return cls(module_hash, epochs, _flat_adjacency_matrix(raw_adjacency),
-                   raw_operations.split(","),
-                   ModelMetrics.from_bytes(base64.b64decode(raw_metrics)))
+        record = cls(module_hash, epochs, _flat_adjacency_matrix(raw_adjacency),
+                     raw_operations.split(","), _decode_metrics(raw_metrics))
+        record._check()
+        return record
+
+    def _check(self) -> None:
+        problem = _hash_problem(self.module_hash) or _epochs_problem(self.epochs)
+        if problem is not None:
+            raise ValueError(problem)
+        benchmark_cell(self.adjacency, list(self.operations))
+        problem = _metrics_problem(self.metrics)
+        if problem is not None:
+            raise ValueError(f"hash {self.module_hash}: {problem}")
+
+
+def _epochs_problem(epochs: object) -> str | None:
+    if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, (int, np.integer)) \
+            or epochs not in EPOCHS:
+        return (f"epochs {quote(epochs)} is not a NAS-Bench-101 budget (an int among "
+                f"{', '.join(map(str, EPOCHS))})")
+    return None
+
+
+def _metrics_problem(metrics: ModelMetrics) -> str | None:
+    """What is wrong with one run's metrics as the table would hold them, None if nothing."""
+    if not metrics.evaluation_data:
+        return "the run holds no evaluation"
+    columns: dict[str, list[float]] = {"params": [metrics.trainable_parameters]}
+    final = _evaluation_values(metrics.final)
+    columns.update({name: [value] for name, value in zip(_RUN_METRICS, final, strict=True)})
+    found = _first_bad_value(columns, missing=False)
+    if found is None:
+        halfway = _evaluation_values(metrics.halfway)
+        found = _first_bad_value({name: [value] for name, value in
+                                  zip(_HALFWAY_METRICS, halfway, strict=True)})
+    return None if found is None else found[1]
 
 
 def _split_record(data: bytes) -> tuple[str, int, str, str, str]:
+    """The five fields of one record, their types checked (the hash and budget included)."""
     try:
-        row = json.loads(data.decode("utf-8"))
+        row = json.loads(bytes(data).decode("utf-8"))
+        if not isinstance(row, list):  # a dict or a string would unpack into 5 names too
+            raise TypeError
         module_hash, epochs, raw_adjacency, raw_operations, raw_metrics = row
-    except (UnicodeDecodeError, ValueError, TypeError):
+    except (UnicodeDecodeError, ValueError, TypeError, RecursionError):
         raise ValueError(f"not a NAS-Bench-101 record (a JSON list [module_hash, epochs, "
-                         f"raw_adjacency, raw_operations, raw_metrics]): {data[:80]!r}") from None
-    return module_hash, int(epochs), raw_adjacency, raw_operations, raw_metrics
+                         f"raw_adjacency, raw_operations, raw_metrics]): "
+                         f"{quote(bytes(data))}") from None
+    problem = _epochs_problem(epochs)
+    for name, value in (("module_hash", module_hash), ("raw_adjacency", raw_adjacency),
+                        ("raw_operations", raw_operations), ("raw_metrics", raw_metrics)):
+        if not isinstance(value, str):
+            problem = problem or f"{name} is {quote(value)}, not a string"
+    if problem is not None:
+        raise ValueError(problem)
+    return module_hash, epochs, raw_adjacency, raw_operations, raw_metrics
+
+
+def _decode_metrics(raw_metrics: str) -> ModelMetrics:
+    try:
+        return ModelMetrics.from_bytes(base64.b64decode(raw_metrics, validate=True))
+    except ValueError as err:  # binascii.Error and UnicodeDecodeError are ValueErrors too
+        raise ValueError(f"raw_metrics: {err}") from None
 
 
 def _flat_adjacency_matrix(raw_adjacency: str) -> np.ndarray:
     n = round(len(raw_adjacency) ** 0.5)
-    if n * n != len(raw_adjacency) or set(raw_adjacency) - {"0", "1"}:
-        raise ValueError(f"raw adjacency {raw_adjacency!r} is not n*n '0'/'1' digits")
+    if n * n != len(raw_adjacency) or not 2 <= n <= MAX_VERTICES \
+            or set(raw_adjacency) - {"0", "1"}:
+        raise ValueError(f"raw adjacency {quote(raw_adjacency)} is not n*n '0'/'1' "
+                         f"digits with 2 <= n <= {MAX_VERTICES}")
     return np.frombuffer(raw_adjacency.encode("ascii"), dtype=np.uint8).reshape(n, n) \
         .astype(np.int8) - ord("0")
 
@@ -290,15 +361,22 @@ def _table_adjacency(raw_adjacency: str) -> str:
 
 def write_nasbench_tfrecord(path: str | os.PathLike, rows: Iterable[NasbenchRecord]) -> int:
     """Write training runs in the official NAS-Bench-101 layout (one record per run; a hash
-    appears once per run and budget). Returns the number of records."""
+    appears once per run and budget). Returns the number of records. Each record is checked
+    as the reader checks it (:class:`NasbenchRecord`), so that what is written can be read."""
     return write_tfrecord(path, (row.to_bytes() for row in rows))
 
 
 def iter_nasbench_records(path: str | os.PathLike,
                           check_crc: bool = True) -> Iterator[NasbenchRecord]:
-    """Yield the decoded records of an official NAS-Bench-101 file, in file order."""
-    for data in iter_tfrecord(path, check_crc=check_crc):
-        yield NasbenchRecord.from_bytes(data)
+    """Yield the decoded records of an official NAS-Bench-101 file, in file order, each
+    checked (:class:`NasbenchRecord`); a bad one raises ValueError naming the file, the
+    record number and its byte offset."""
+    for number, offset, data in iter_tfrecord_frames(path, check_crc=check_crc):
+        try:
+            yield NasbenchRecord.from_bytes(data)
+        except ValueError as err:
+            raise ValueError(f"{path}: record {number}: {err} (the record starts at byte "
+                             f"offset {offset}); {_DAMAGED}") from None
 
 
 _RUN_METRICS = EPOCH_METRICS  # final evaluation of a run
@@ -320,6 +398,13 @@ def read_nasbench_tfrecord(path: str | os.PathLike, check_crc: bool = True,
     Per (cell, budget) the table holds the mean over runs of the final evaluation; every run
     is kept in ``runs`` (numbered in file order). Cells are in order of first appearance.
     ``progress``: a progress bar (default: for files over 64 MB).
+
+    Every record is checked as it is read: its framing and checksums (``check_crc``), its
+    fields (a 32-hex-digit hash, a NAS-Bench-101 budget, a cell that is valid and pruned by
+    the NB101 space's own rules and the same in every record of its hash, as is the parameter
+    count), and its values (accuracies in [0, 1], non-negative finite times and counts). The
+    first bad record is refused with ValueError naming the file, the record number, its byte
+    offset and hash, and the problem.
     """
     path = Path(path)
     if not path.is_file():
@@ -333,72 +418,155 @@ def read_nasbench_tfrecord(path: str | os.PathLike, check_crc: bool = True,
         from tqdm.auto import tqdm
         bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"reading {path.name}")
 
-    code_of: dict[str, int] = {}
-    cells: list[tuple[str, str, str, int]] = []  # hash, raw adjacency, raw ops, params
-    codes, epochs_of, run_of = array("q"), array("q"), array("q")
-    values = {name: array("d") for name in _RUN_METRICS + _HALFWAY_METRICS}
-    runs_seen: dict[tuple[int, int], int] = {}
-    for number, data in enumerate(iter_tfrecord(path, check_crc=check_crc)):
+    reading = _Reading(path)
+    frames = iter_tfrecord_frames(path, check_crc=check_crc)
+    try:
+        while True:
+            try:
+                number, offset, data = next(frames)
+            except StopIteration:
+                break
+            except ValueError:  # damaged framing: a bad record before it is named first
+                reading.check()
+                raise
+            reading.add(number, offset, data)
+            if bar is not None:
+                bar.update(len(data) + _FRAME_BYTES)
+        reading.check()
+    finally:
+        if bar is not None:
+            bar.close()
+    if not reading.cells:
+        raise ValueError(f"{path}: no records (an empty file); the file is damaged: download "
+                         "it again")
+    return reading.benchmark(time.perf_counter() - start)
+
+
+class _Conflict(ValueError):
+    """A record that disagrees with the first record of its hash."""
+
+
+class _Reading:
+    """The state of :func:`read_nasbench_tfrecord`: cells in order of first appearance, one
+    run per record. What is cheap per record is checked per record; the rest (the cells'
+    rules, the values' ranges) in bulk, by :meth:`check`, before an error is raised for a
+    later record, so that the error always names the first bad record of the file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.code_of: dict[str, int] = {}
+        # per cell: hash, raw adjacency, raw operations, params, number of its first record
+        self.cells: list[tuple[str, str, str, int, int]] = []
+        self.adjacency: list[str] = []  # per cell, table forms
+        self.ops_labels: list[str] = []
+        self.codes, self.epochs_of, self.run_of = array("q"), array("q"), array("q")
+        self.offsets = array("q")
+        self.values = {name: array("d") for name in _RUN_METRICS + _HALFWAY_METRICS}
+        self.runs_seen: dict[tuple[int, int], int] = {}
+
+    @staticmethod
+    def name(number: int, module_hash: object = None) -> str:
+        if module_hash is None:
+            return f"record {number}"
+        shown = module_hash if _hash_problem(module_hash) is None else quote(module_hash)
+        return f"record {number} (hash {shown})"
+
+    def refuse(self, number: int, offset: int, message: str) -> ValueError:
+        return ValueError(f"{self.path}: {message} (the record starts at byte offset "
+                          f"{offset}); {_DAMAGED}")
+
+    def add(self, number: int, offset: int, data: bytes) -> None:
+        module_hash = None
         try:
             module_hash, epochs, raw_adjacency, raw_operations, raw_metrics = \
                 _split_record(data)
-            metrics = ModelMetrics.from_bytes(base64.b64decode(raw_metrics, validate=True))
-        except ValueError as err:  # binascii.Error is a ValueError too
-            raise ValueError(f"{path}: record {number}: {err}; the file is corrupted or not "
-                             "NAS-Bench-101's") from None
-        code = code_of.setdefault(module_hash, len(code_of))
-        if code == len(cells):
-            cells.append((module_hash, raw_adjacency, raw_operations,
-                          metrics.trainable_parameters))
-        elif cells[code][1:3] != (raw_adjacency, raw_operations):
-            raise ValueError(f"{path}: record {number} gives hash {module_hash} another cell "
-                             f"({raw_adjacency}, {raw_operations}) than its first record "
-                             f"({cells[code][1]}, {cells[code][2]}); the file is corrupted")
-        if not metrics.evaluation_data:
-            raise ValueError(f"{path}: record {number} (hash {module_hash}) holds no "
-                             "evaluation; the file is corrupted")
-        run = runs_seen.get((code, epochs), 0)
-        runs_seen[(code, epochs)] = run + 1
-        codes.append(code)
-        epochs_of.append(epochs)
-        run_of.append(run)
+            code = self.code_of.get(module_hash)
+            if code is None:
+                problem = _hash_problem(module_hash)
+                if problem is not None:
+                    raise ValueError(problem)
+                # Types and shapes here; the cell's rules in bulk (check()).
+                adjacency = _table_adjacency(raw_adjacency)
+                ops_labels = ops_to_labels(raw_operations.split(","))
+            metrics = _decode_metrics(raw_metrics)
+            if not metrics.evaluation_data:
+                raise ValueError("the run holds no evaluation")
+            if code is not None:
+                first = self.cells[code]
+                if first[1:3] != (raw_adjacency, raw_operations):
+                    raise _Conflict(
+                        f"gives hash {module_hash} another cell ({quote(raw_adjacency)}, "
+                        f"{quote(raw_operations)}) than its first record, record "
+                        f"{first[4]} ({first[1]}, {first[2]})")
+                if first[3] != metrics.trainable_parameters:
+                    raise _Conflict(
+                        f"gives hash {module_hash} {metrics.trainable_parameters} trainable "
+                        f"parameters, its first record, record {first[4]}, {first[3]}")
+        except _Conflict as err:
+            self.check()  # an earlier record may be bad too: it is the one to name
+            raise self.refuse(number, offset, f"{self.name(number)} {err}") from None
+        except ValueError as err:
+            self.check()
+            raise self.refuse(number, offset, f"{self.name(number, module_hash)}: {err}") \
+                from None
+        if code is None:
+            code = self.code_of[module_hash] = len(self.cells)
+            self.cells.append((module_hash, raw_adjacency, raw_operations,
+                               metrics.trainable_parameters, number))
+            self.adjacency.append(adjacency)
+            self.ops_labels.append(ops_labels)
+        run = self.runs_seen.get((code, epochs), 0)
+        self.runs_seen[(code, epochs)] = run + 1
+        self.codes.append(code)
+        self.epochs_of.append(epochs)
+        self.run_of.append(run)
+        self.offsets.append(offset)
         final = _evaluation_values(metrics.final)
         for name, value in zip(_RUN_METRICS, final, strict=True):
-            values[name].append(value)
+            self.values[name].append(value)
         halfway = _evaluation_values(metrics.halfway)
         for name, value in zip(_HALFWAY_METRICS, halfway, strict=True):
-            values[name].append(value)
-        if bar is not None:
-            bar.update(len(data) + _FRAME_BYTES)
-    if bar is not None:
-        bar.close()
-    if not cells:
-        raise ValueError(f"{path} holds no records; the file is damaged: download it again")
+            self.values[name].append(value)
 
-    hashes = np.array([c[0] for c in cells], dtype=object)
-    code_array = np.frombuffer(codes, dtype=np.int64)
-    runs = pd.DataFrame({"hash": hashes[code_array],
-                         "epochs": np.frombuffer(epochs_of, dtype=np.int64),
-                         "run": np.frombuffer(run_of, dtype=np.int64),
-                         **{name: np.frombuffer(v, dtype=np.float64)
-                            for name, v in values.items()}})
-    budgets = sorted(set(runs["epochs"].unique().tolist()))
-    unknown = [e for e in budgets if e not in EPOCHS]
-    if unknown:
-        raise ValueError(f"{path}: epochs {unknown} are not NAS-Bench-101 budgets {EPOCHS}")
-    means = runs[list(_RUN_METRICS)].groupby([code_array, runs["epochs"]]).mean()
-    wide = means.unstack("epochs")
-    wide.columns = [f"{metric}_{epochs}" for metric, epochs in wide.columns]
-    wide = wide[[f"{m}_{e}" for m in _RUN_METRICS for e in budgets]].reindex(range(len(cells)))
-    frame = pd.DataFrame({
-        "hash": hashes,
-        "num_vertices": [round(len(c[1]) ** 0.5) for c in cells],
-        "adjacency": [_table_adjacency(c[1]) for c in cells],
-        "ops_labels": [ops_to_labels(c[2].split(",")) for c in cells],
-    })
-    frame = pd.concat([frame, wide.reset_index(drop=True)], axis=1)
-    frame["params"] = np.array([c[3] for c in cells], dtype=np.int64)
-    return NB101Benchmark(frame, "tfrecord", str(path), runs=runs,
-                          load_seconds=time.perf_counter() - start)
+    def check(self) -> None:
+        """The bulk checks of every record added so far; raises for the first bad one."""
+        cell_problem, _ = _first_bad_cell(self.adjacency, self.ops_labels)
+        params = _first_bad_value({"params": [cell[3] for cell in self.cells]}, missing=False)
+        problems = []  # (record number, problem)
+        for found in (cell_problem, params):
+            if found is not None:
+                problems.append((self.cells[found[0]][4], found[1]))
+        final = _first_bad_value({n: self.values[n] for n in _RUN_METRICS}, missing=False)
+        halfway = _first_bad_value({n: self.values[n] for n in _HALFWAY_METRICS})
+        problems += [found for found in (final, halfway) if found is not None]
+        if problems:
+            number, problem = min(problems, key=lambda p: p[0])
+            offset = self.offsets[number]  # records are numbered as they were added
+            module_hash = self.cells[self.codes[number]][0]
+            raise self.refuse(number, offset, f"{self.name(number, module_hash)}: {problem}")
 
-
+    def benchmark(self, seconds: float) -> NB101Benchmark:
+        cells = self.cells
+        hashes = np.array([c[0] for c in cells], dtype=object)
+        code_array = np.frombuffer(self.codes, dtype=np.int64)
+        runs = pd.DataFrame({"hash": hashes[code_array],
+                             "epochs": np.frombuffer(self.epochs_of, dtype=np.int64),
+                             "run": np.frombuffer(self.run_of, dtype=np.int64),
+                             **{name: np.frombuffer(v, dtype=np.float64)
+                                for name, v in self.values.items()}})
+        budgets = sorted(set(runs["epochs"].unique().tolist()))
+        means = runs[list(_RUN_METRICS)].groupby([code_array, runs["epochs"]]).mean()
+        wide = means.unstack("epochs")
+        wide.columns = [f"{metric}_{epochs}" for metric, epochs in wide.columns]
+        wide = wide[[f"{m}_{e}" for m in _RUN_METRICS for e in budgets]] \
+            .reindex(range(len(cells)))
+        frame = pd.DataFrame({
+            "hash": hashes,
+            "num_vertices": [round(len(c[1]) ** 0.5) for c in cells],
+            "adjacency": self.adjacency,
+            "ops_labels": self.ops_labels,
+        })
+        frame = pd.concat([frame, wide.reset_index(drop=True)], axis=1)
+        frame["params"] = np.array([c[3] for c in cells], dtype=np.int64)
+        return NB101Benchmark(frame, "tfrecord", str(self.path), runs=runs,
+                              load_seconds=seconds)

@@ -61,6 +61,10 @@ def crc32c(data: bytes) -> int:
     return _pure_crc32c(data)
 
 
+#: Records longer than this (bytes) are checksummed one by one (see :func:`_crc32c_many`).
+_LONG_RECORD = 1 << 14
+
+
 def _crc32c_many(chunks: Sequence[bytes]) -> np.ndarray:
     """CRC-32C of many byte strings at once (uint32 array).
 
@@ -70,6 +74,15 @@ def _crc32c_many(chunks: Sequence[bytes]) -> np.ndarray:
     if _compiled_crc32c is not None or not chunks:
         return np.array([crc32c(c) for c in chunks], dtype=np.uint32)
     lengths = np.fromiter(map(len, chunks), dtype=np.int64, count=len(chunks))
+    long = lengths > _LONG_RECORD
+    if long.any():
+        # One numpy step per byte position pays off over many short records, not for one
+        # long one (a megabyte would take a million steps): those go byte by byte instead.
+        out = np.empty(len(chunks), dtype=np.uint32)
+        out[long] = [_pure_crc32c(chunks[i]) for i in np.flatnonzero(long).tolist()]
+        short = np.flatnonzero(~long)
+        out[short] = _crc32c_many([chunks[i] for i in short.tolist()])
+        return out
     flat = np.frombuffer(b"".join(chunks), dtype=np.uint8)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     order = np.argsort(-lengths, kind="stable")
@@ -114,10 +127,19 @@ def _damaged(path: Path, number: int, offset: int, what: str) -> ValueError:
 def iter_tfrecord(path: str | os.PathLike, check_crc: bool = True) -> Iterator[bytes]:
     """Yield the data of every record of a TFRecord file, in order.
 
-    With ``check_crc`` the checksums of each length and data are verified; a mismatch or a
-    file that ends inside a record raises ``ValueError`` naming the record number and its
-    byte offset.
+    With ``check_crc`` the checksums of each length and data are verified; a mismatch, or a
+    file that ends inside a record, raises ``ValueError`` naming the file, the record number
+    and its byte offset (without ``check_crc`` only the framing is checked: a damaged length
+    is then caught when it runs past the end of the file, damaged data not at all).
     """
+    for _, _, data in iter_tfrecord_frames(path, check_crc=check_crc):
+        yield data
+
+
+def iter_tfrecord_frames(path: str | os.PathLike,
+                         check_crc: bool = True) -> Iterator[tuple[int, int, bytes]]:
+    """:func:`iter_tfrecord` with each record's number and byte offset: ``(number, offset,
+    data)``, so that a reader can say where in the file a record it refuses lies."""
     path = Path(path)
     size = path.stat().st_size
     pending: list[tuple[int, int, bytes, int]] = []  # (number, offset, data, stored crc)
@@ -128,16 +150,22 @@ def iter_tfrecord(path: str | os.PathLike, check_crc: bool = True) -> Iterator[b
             header = stream.read(_HEADER.size)
             if not header:
                 break
+            problem = None
             if len(header) < _HEADER.size:
-                raise _damaged(path, number, offset, f"the file ends inside the record header "
-                                                     f"({len(header)} of {_HEADER.size} bytes)")
-            length, length_crc = _HEADER.unpack(header)
-            if check_crc and masked_crc32c(header[:8]) != length_crc:
-                raise _damaged(path, number, offset, "the checksum of the record length "
-                                                     "does not match")
-            if offset + _FRAME_BYTES + length > size:
-                raise _damaged(path, number, offset, f"the record claims {length} data bytes "
-                                                     f"but the file ends after {size} bytes")
+                problem = (f"the file ends inside the record header ({len(header)} of "
+                           f"{_HEADER.size} bytes)")
+            else:
+                length, length_crc = _HEADER.unpack(header)
+                if check_crc and masked_crc32c(header[:8]) != length_crc:
+                    problem = "the checksum of the record length does not match"
+                elif offset + _FRAME_BYTES + length > size:
+                    problem = (f"the record claims {length} data bytes but the file ends "
+                               f"after {size} bytes")
+            if problem is not None:
+                # Records read before this one are checked first: the error names the first
+                # damaged record of the file.
+                yield from _verified(path, pending)
+                raise _damaged(path, number, offset, problem)
             data = stream.read(length)
             (data_crc,) = _FOOTER.unpack(stream.read(_FOOTER.size))
             if check_crc:
@@ -147,21 +175,24 @@ def iter_tfrecord(path: str | os.PathLike, check_crc: bool = True) -> Iterator[b
                     yield from _verified(path, pending)
                     pending, pending_bytes = [], 0
             else:
-                yield data
+                yield number, offset, data
             offset += _FRAME_BYTES + length
             number += 1
     yield from _verified(path, pending)
 
 
-def _verified(path: Path, pending: list[tuple[int, int, bytes, int]]) -> Iterator[bytes]:
-    """The data of ``pending`` records, checked in one batch; the records before the first
-    bad one are still yielded, in order, before the error."""
+def _verified(path: Path, pending: list[tuple[int, int, bytes, int]]
+              ) -> Iterator[tuple[int, int, bytes]]:
+    """``(number, offset, data)`` of ``pending`` records, checked in one batch; the records
+    before the first bad one are still yielded, in order, before the error."""
+    if not pending:
+        return
     computed = _mask(_crc32c_many([data for _, _, data, _ in pending]))
     stored = np.array([crc for _, _, _, crc in pending], dtype=np.uint32)
     bad = np.flatnonzero(computed != stored)
     first_bad = int(bad[0]) if len(bad) else len(pending)
-    for _, _, data, _ in pending[:first_bad]:
-        yield data
+    for number, offset, data, _ in pending[:first_bad]:
+        yield number, offset, data
     if len(bad):
         number, offset, _, _ = pending[first_bad]
         raise _damaged(path, number, offset, "the checksum of the record data does not match")

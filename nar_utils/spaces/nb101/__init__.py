@@ -68,7 +68,11 @@ class NB101Space(SearchSpace):
         width = batch.shape[1]
 
         def index_of(cells) -> np.ndarray | int:
-            rows = np.asarray(cells, dtype=np.int64)
+            rows = np.asarray(cells)
+            if rows.size and rows.dtype.kind not in "iu":  # a cast would read 0.7 as 0
+                raise TypeError(f"cells must be packed integer rows (see "
+                                f"nar_utils.spaces.nb101.pack), got dtype {rows.dtype}")
+            rows = rows.astype(np.int64)
             found = np.array([row_of.get(r.tobytes(), -1) for r in rows.reshape(-1, width)],
                              dtype=np.int64)
             return int(found[0]) if rows.ndim == 1 else found

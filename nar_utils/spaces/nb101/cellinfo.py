@@ -37,30 +37,109 @@ from nar_utils.spaces.nb101.space import (
     MAXPOOL3X3,
     OUTPUT,
     PAD,
+    as_index,
+    quote,
 )
 
 
-def pad_vertex_lists(costs: Sequence[Mapping[str, Sequence[int]]],
-                     modules: Sequence[str]) -> np.ndarray:
+class VertexListError(ValueError):
+    """A per-vertex list that does not fit its cell; ``row``: the record it belongs to."""
+
+    def __init__(self, message: str, row: int):
+        super().__init__(message)
+        self.row = row
+
+
+def pad_vertex_lists(costs: Sequence[Mapping[str, Sequence[int]]], modules: Sequence[str],
+                     num_vertices: Sequence[int],
+                     names: Sequence[str] | None = None) -> np.ndarray:
     """Per-vertex values of each module (the NAR authors' layout: one dict per cell,
     ``{module: [value of vertex 0, 1, ...]}``) as int64 ``(N, len(modules), 7)``, zero-padded
     after each cell's last vertex.
 
-    A module missing from a record's dict raises KeyError, more than 7 values ValueError;
-    both name the record's position in ``costs``.
+    ``num_vertices[i]`` is the vertex count of cell ``i`` (``len(module_adjacency)``): each of
+    its lists must hold exactly that many values, one per vertex. A shorter or longer list is
+    refused rather than padded or cut, since its values would land on the wrong vertices.
+    Values must be non-negative integers (not floats, booleans or strings, which ``int64``
+    would truncate or reinterpret).
+
+    Errors name the first bad record (``names[i]``, default ``record i``), the module and the
+    expected length: KeyError for a missing module, :class:`VertexListError` (a ValueError,
+    with the record's position as ``row``) for a list or value that does not fit.
     """
+    if len(num_vertices) != len(costs):
+        raise ValueError(f"got {len(num_vertices)} vertex counts for {len(costs)} records; give "
+                         "one per record")
+    sizes = np.array([as_index(n, f"num_vertices[{row}]") for row, n in
+                      enumerate(num_vertices)], dtype=np.int64).reshape(-1)
     out = np.zeros((len(costs), len(modules), MAX_VERTICES), dtype=np.int64)
-    for row, per_module in enumerate(costs):
-        for m, module in enumerate(modules):
-            if module not in per_module:
-                raise KeyError(f"record {row} has no values for module {module!r}; it lists "
-                               f"{sorted(per_module)}")
-            values = per_module[module]
-            if len(values) > MAX_VERTICES:
-                raise ValueError(f"record {row} lists {len(values)} values for {module}; "
-                                 f"NB101 cells have at most {MAX_VERTICES} vertices")
-            out[row, m, :len(values)] = values
+    bad = np.flatnonzero((sizes < 2) | (sizes > MAX_VERTICES))
+    if len(bad):
+        raise ValueError(f"num_vertices[{bad[0]}] is {sizes[bad[0]]}; NB101 cells have 2 to "
+                         f"{MAX_VERTICES} vertices")
+    for start in range(0, len(costs), _PAD_CHUNK):  # chunks bound the temporary lists
+        stop = min(start + _PAD_CHUNK, len(costs))
+        out[start:stop] = _pad_chunk(costs, modules, sizes, names, start, stop)
     return out
+
+
+#: Records per chunk of :func:`pad_vertex_lists`.
+_PAD_CHUNK = 16384
+
+
+def _pad_chunk(costs, modules, sizes: np.ndarray, names, start: int, stop: int) -> np.ndarray:
+    def name(row: int) -> str:
+        return f"record {row}" if names is None else str(names[row])
+
+    flat: list = []
+    for row in range(start, stop):
+        per_module, n = costs[row], int(sizes[row])
+        if not isinstance(per_module, Mapping):
+            raise VertexListError(f"{name(row)}: per-vertex values must be a dict {{module: "
+                                  f"[one value per vertex]}}, got {quote(per_module)}", row)
+        for module in modules:
+            if module not in per_module:
+                raise KeyError(f"{name(row)} has no values for module {quote(module)}; it "
+                               f"lists {quote(sorted(map(str, per_module)))}")
+            values = per_module[module]
+            if not isinstance(values, (list, tuple)) or len(values) != n:
+                what = (f"lists {len(values)} values" if isinstance(values, (list, tuple))
+                        else f"holds {quote(values)}")
+                raise VertexListError(f"{name(row)} {what} for {module}; expected a list of "
+                                      f"{n} values, one per vertex of its {n}-vertex cell", row)
+            flat.extend(values)
+    types = set(map(type, flat))
+    array = None
+    if all(issubclass(t, (int, np.integer)) and not issubclass(t, (bool, np.bool_))
+           for t in types):
+        try:
+            array = np.array(flat, dtype=np.int64)
+        except OverflowError:
+            array = None
+    if array is None or (array < 0).any():
+        _refuse_vertex_value(costs, modules, sizes, name, start, stop)
+    chunk = sizes[start:stop]
+    per_record = chunk * len(modules)
+    record = np.repeat(np.arange(stop - start), per_record)
+    offset = np.arange(len(record)) - np.repeat(np.cumsum(per_record) - per_record, per_record)
+    out = np.zeros((stop - start, len(modules), MAX_VERTICES), dtype=np.int64)
+    out[record, offset // chunk[record], offset % chunk[record]] = array
+    return out
+
+
+def _refuse_vertex_value(costs, modules, sizes, name, start: int, stop: int) -> None:
+    """Raise for the first per-vertex value that is not a non-negative int64 (error path)."""
+    for row in range(start, stop):
+        for module in modules:
+            for vertex, value in enumerate(costs[row][module]):
+                ok = isinstance(value, (int, np.integer)) \
+                    and not isinstance(value, (bool, np.bool_)) and 0 <= value < 2 ** 63
+                if not ok:
+                    raise VertexListError(f"{name(row)}, {module}, vertex {vertex}: "
+                                          f"{quote(value)} is not a count (a non-negative "
+                                          "integer below 2**63); per-vertex values are FLOPs "
+                                          "or parameters", row)
+    raise AssertionError("no bad value found")  # pragma: no cover - the caller found one
 
 
 # -- analytic cell information ---------------------------------------------------------------
@@ -124,6 +203,8 @@ def _widths(structure: _Structure, out_channels: int) -> np.ndarray:
 def batch_vertex_channels(matrices, labels, in_channels: int, out_channels: int) -> np.ndarray:
     """:func:`vertex_channels` of every cell of a padded batch: int64 ``(N, 7)``, 0 on
     padding slots."""
+    in_channels = as_index(in_channels, "in_channels")
+    out_channels = as_index(out_channels, "out_channels")
     edges, labels = check_batch(matrices, labels)
     channels = _widths(_structure(edges, labels), out_channels).T.copy()
     channels[:, 0] = in_channels
@@ -381,13 +462,18 @@ def read_nar_json(path: str | os.PathLike) -> list[dict]:
 
 def nar_arrays(records: Sequence[Mapping]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """``(hashes, flops, params)`` from NAR records, per-vertex lists padded into int64
-    ``(N, 9, 7)`` (vertices at their index, zeros after the output)."""
+    ``(N, 9, 7)`` (vertices at their index, zeros after the output); each list must hold one
+    value per vertex of the record's ``module_adjacency`` (see :func:`pad_vertex_lists`)."""
     for i, record in enumerate(records):
-        missing = [key for key in ("vertex_flops", "vertex_params") if key not in record]
+        missing = [key for key in ("module_adjacency", "vertex_flops", "vertex_params")
+                   if key not in record]
         if missing:
-            raise KeyError(f"record {i} lacks {missing}; record keys: {sorted(record)}")
-    flops = pad_vertex_lists([r["vertex_flops"] for r in records], MODULE_NAMES)
-    params = pad_vertex_lists([r["vertex_params"] for r in records], MODULE_NAMES)
+            raise KeyError(f"record {i} lacks {missing}; record keys: "
+                           f"{quote(sorted(record))}")
+    # One value per vertex: the lists must be as long as the cell's adjacency matrix.
+    sizes = [len(r["module_adjacency"]) for r in records]
+    flops = pad_vertex_lists([r["vertex_flops"] for r in records], MODULE_NAMES, sizes)
+    params = pad_vertex_lists([r["vertex_params"] for r in records], MODULE_NAMES, sizes)
     return [str(r.get("unique_hash")) for r in records], flops, params
 
 

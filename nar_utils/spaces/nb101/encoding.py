@@ -160,6 +160,8 @@ def feature_tensor(packed, faithful: bool = False, chunk_size: int = 16384) -> n
     chunks of ``chunk_size`` cells to bound the temporary arrays)."""
     from nar_utils.spaces.nb101 import cellinfo  # torch-free analytic costs
 
+    if nb101.as_index(chunk_size, "chunk_size") < 1:
+        raise ValueError(f"chunk_size must be a positive number of cells, got {chunk_size}")
     adjacency, labels = unpack(packed)
     packed = np.concatenate([adjacency.reshape(len(labels), -1), labels], axis=1)
     out = np.empty((len(labels), NUM_CHANNELS, V, V), dtype=np.float32)

@@ -18,6 +18,7 @@ from nar_utils.spaces.nb101.space import (
     OUTPUT,
     PACKED_WIDTH,
     PAD,
+    as_index,
     packed_strings,
 )
 
@@ -84,6 +85,8 @@ def _class_representatives(n: int, max_edges: int) -> tuple[np.ndarray, np.ndarr
 
 
 def _check_enumeration_args(max_vertices: int, max_edges: int) -> None:
+    as_index(max_vertices, "max_vertices")
+    as_index(max_edges, "max_edges")
     if not 2 <= max_vertices <= MAX_VERTICES:
         raise ValueError(f"max_vertices must lie in 2..{MAX_VERTICES} (the generation runs "
                          f"over all 2^(n(n-1)/2) matrices), got {max_vertices}")
@@ -107,6 +110,7 @@ def enumerate_packed(max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGE
     :func:`enumerate_space`. 423,624 rows with the defaults.
     """
     _check_enumeration_args(max_vertices, max_edges)
+    max_vertices, max_edges = int(max_vertices), int(max_edges)
     blocks = []
     for n in range(2, max_vertices + 1):
         matrices, labels = _class_representatives(n, max_edges)

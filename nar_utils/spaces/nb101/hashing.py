@@ -17,6 +17,7 @@ from nar_utils.spaces.nb101.space import (
     _as_packed,
     _kept_vertices,
     _row_codes,
+    as_index,
     prune,
 )
 
@@ -138,10 +139,12 @@ def hash_many(cells, processes: int | None = None, progress: bool = False,
     depend on ``processes``. ``progress`` shows a tqdm bar over chunks.
     """
     packed = _as_packed(cells)
-    if processes is not None and processes < 1:
+    if processes is not None and as_index(processes, "processes") < 1:
         raise ValueError(f"processes must be a positive number or None, got {processes}")
-    if chunk_size < 1:
+    if as_index(chunk_size, "chunk_size") < 1:
         raise ValueError(f"chunk_size must be a positive number, got {chunk_size}")
+    processes = None if processes is None else int(processes)
+    chunk_size = int(chunk_size)
     processes = (os.cpu_count() or 1) if processes is None else processes
     chunks = [packed[start:start + chunk_size] for start in range(0, len(packed), chunk_size)]
     bar = None

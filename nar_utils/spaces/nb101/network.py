@@ -92,7 +92,10 @@ from nar_utils.spaces.nb101.space import (
     MAXPOOL3X3,
     OUTPUT,
     PAD,
+    _labels_of,
+    as_index,
     pack_strings,
+    quote,
 )
 
 V = MAX_VERTICES
@@ -126,7 +129,7 @@ class Skeleton:
                      "input_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Skeleton.{name} must be a positive int, got {value!r}")
+                raise ValueError(f"Skeleton.{name} must be a positive int, got {quote(value)}")
         if self.input_size % 2 ** (self.num_stacks - 1):
             raise ValueError(f"input_size {self.input_size} must be divisible by "
                              f"2**(num_stacks - 1) = {2 ** (self.num_stacks - 1)}")
@@ -171,7 +174,7 @@ def check_cell(matrix, labels: Sequence[int]) -> tuple[np.ndarray, tuple[int, ..
     first, e.g. with ``nar_utils.spaces.nb101``, if not).
     """
     matrix = np.asarray(matrix)
-    labels = tuple(int(label) for label in labels)
+    labels = _labels_of(labels)  # ints (or names); a float or bool label is refused
     n = len(labels)
     if matrix.ndim != 2 or matrix.shape != (n, n):
         raise ValueError(f"matrix must be ({n}, {n}) for {n} labels, got shape {matrix.shape}")
@@ -201,6 +204,8 @@ def vertex_channels(matrix, in_channels: int, out_channels: int) -> list[int]:
     interior vertices feeding it, remainder to the first; other interior vertices take the
     widest interior successor.
     """
+    in_channels = as_index(in_channels, "in_channels")
+    out_channels = as_index(out_channels, "out_channels")
     matrix = np.asarray(matrix)
     n = len(matrix)
     channels = [0] * n
@@ -240,7 +245,11 @@ def pad_cells(matrices: Iterable, labels: Iterable[Sequence[int]]) -> tuple[np.n
 
 def unpad_cell(matrix: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
     """One cell of a padded batch without its padding: ``(matrix (n, n), labels)``."""
-    n = int((np.asarray(labels) != PAD).sum())
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"labels must be an integer array (a row of a padded batch), got dtype "
+                        f"{labels.dtype}")
+    n = int((labels != PAD).sum())
     return np.asarray(matrix)[:n, :n].astype(np.int64), tuple(int(x) for x in labels[:n])
 
 
@@ -450,6 +459,7 @@ def build_network(matrix, labels: Sequence[int], device: str | torch.device = "c
     forked RNG state: same seed, same weights, the caller's RNG untouched. On the 'meta'
     device no memory is allocated (enough to count parameters).
     """
+    seed = as_index(seed, "seed")  # torch.manual_seed would truncate 3.7 to 3
     device = torch.device(device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

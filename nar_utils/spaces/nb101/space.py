@@ -48,6 +48,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# Re-exported: the NB101 modules import them from here.
+from nar_utils.spaces.base import QUOTE_LIMIT, as_index, quote  # noqa: F401
+
 #: Operation names by official label.
 LABEL_TO_OP: dict[int, str] = {
     -1: "input", 0: "conv3x3-bn-relu", 1: "conv1x1-bn-relu", 2: "maxpool3x3", -2: "output"}
@@ -72,23 +75,41 @@ _V = MAX_VERTICES
 _BLOCK = 1 << 16  # rows per block of the vectorised checks and packing
 _LOWER = np.tril(np.ones((_V, _V), dtype=bool))  # entries on or below the diagonal
 _LABEL_CHOICES = "-1 (input), 0 (conv3x3-bn-relu), 1 (conv1x1-bn-relu), 2 (maxpool3x3), -2 (output)"
+# Longest table strings a cell can have (7 rows of 7 digits; 7 labels of up to 2 characters,
+# with some room for spaces): longer ones are refused before they are split.
+_MAX_ADJACENCY_CHARS = _V * _V + _V - 1
+_MAX_LABELS_CHARS = 64
+
+
+class InvalidCellError(ValueError):
+    """A cell that breaks NAS-Bench-101's rules. ``row``: its position in a batch (None for
+    one cell); ``reason``: what is wrong, without the position, for callers (file readers)
+    that name the cell their own way (file, record number, hash)."""
+
+    def __init__(self, message: str, row: int | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.row = row
+        self.reason = message if reason is None else reason
 
 
 # -- labels and validation -------------------------------------------------------------------
 def _labels_of(ops: Iterable) -> tuple[int, ...]:
     """Official labels of ``ops``, given as labels (ints) or operation names."""
+    if isinstance(ops, (str, bytes)) or not isinstance(ops, Iterable):
+        raise TypeError(f"operations must be a sequence (one label or name per vertex), got "
+                        f"{quote(ops)}")
     labels = []
     for op in ops:
         if isinstance(op, str):
             if op not in OP_TO_LABEL:
-                raise ValueError(f"unknown operation {op!r}; valid names: "
+                raise ValueError(f"unknown operation {quote(op)}; valid names: "
                                  f"{', '.join(OP_TO_LABEL)}")
             labels.append(OP_TO_LABEL[op])
         elif isinstance(op, (int, np.integer)) and not isinstance(op, bool):
             labels.append(int(op))  # plain int: the hash prints labels with str()
         else:
-            raise TypeError(f"operation {op!r} is neither a label ({_LABEL_CHOICES}) nor an "
-                            "operation name")
+            raise TypeError(f"operation {quote(op)} is neither a label ({_LABEL_CHOICES}) "
+                            "nor an operation name")
     return tuple(labels)
 
 
@@ -226,15 +247,19 @@ class Cell:
         """The cell of one table row: ``adjacency`` rows of 0/1 digits joined by ``'|'``,
         ``ops_labels`` labels joined by ``','`` (e.g. ``'0110|0001|0001|0000'``,
         ``'-1,0,2,-2'``)."""
-        rows = str(adjacency).split("|")
-        if any(len(row) != len(rows) or set(row) - {"0", "1"} for row in rows):
-            raise ValueError(f"adjacency {adjacency!r} is not n rows of n digits 0/1 joined "
-                             "by '|', e.g. '0110|0001|0001|0000'")
+        text = str(adjacency)
+        rows = text.split("|") if len(text) <= _MAX_ADJACENCY_CHARS else []
+        if not rows or any(len(row) != len(rows) or set(row) - {"0", "1"} for row in rows):
+            raise ValueError(f"adjacency {quote(adjacency)} is not n rows of n digits 0/1 "
+                             f"joined by '|' (n <= {MAX_VERTICES}), e.g. '0110|0001|0001|0000'")
+        text = str(ops_labels)
         try:
-            labels = [int(token) for token in str(ops_labels).split(",")]
+            if len(text) > _MAX_LABELS_CHARS or not text.isascii():
+                raise ValueError
+            labels = [int(token) for token in text.split(",")]
         except ValueError:
-            raise ValueError(f"ops_labels {ops_labels!r} is not a comma list of integer labels, "
-                             "e.g. '-1,0,2,-2'") from None
+            raise ValueError(f"ops_labels {quote(ops_labels)} is not a comma list of "
+                             "integer labels, e.g. '-1,0,2,-2'") from None
         return cls(np.array([[int(c) for c in row] for row in rows], dtype=np.uint8), labels)
 
     def to_strings(self) -> tuple[str, str]:
@@ -289,6 +314,26 @@ class Cell:
         return f"Cell.from_strings({adjacency!r}, {ops_labels!r})"
 
 
+def benchmark_cell(matrix, ops) -> Cell:
+    """The :class:`Cell` of ``(matrix, ops)`` as a benchmark file must hold it: valid by
+    NAS-Bench-101's rules (:class:`Cell`) *and* pruned, every vertex on an input-to-output
+    path. The official generation emits only such cells and the official hash is of the pruned
+    form, so an extraneous vertex in a file is damage, not a variant of the cell.
+    Raises :class:`InvalidCellError` (a ValueError) or TypeError (ops of the wrong type)."""
+    try:
+        cell = Cell(matrix, ops)
+    except InvalidCellError:
+        raise
+    except ValueError as err:
+        raise InvalidCellError(str(err)) from None
+    if not cell.is_pruned:
+        kept = _kept_vertices(cell.matrix.tolist())
+        extraneous = [v for v in range(cell.num_vertices) if v not in kept]
+        raise InvalidCellError(f"vertices {extraneous} lie on no input-to-output path (the "
+                               "cell is not pruned; the benchmark holds pruned cells, see "
+                               "nar_utils.spaces.nb101.prune)")
+    return cell
+
 
 # -- packed rows -----------------------------------------------------------------------------
 def pack(cells: Iterable[Cell]) -> np.ndarray:
@@ -323,45 +368,49 @@ def unpack(packed_row) -> Cell:
     return Cell(row[:_V * _V].reshape(_V, _V)[:n, :n], labels[:n].tolist())
 
 
-def _check_packed(packed: np.ndarray, origin: str = "packed row",
-                  first_row: int = 0) -> np.ndarray:
+def _check_packed(packed: np.ndarray, origin: str = "packed row", first_row: int = 0,
+                  pruned: bool = False) -> np.ndarray:
     """Validate packed rows (vectorised) as :class:`Cell` would; returns the vertex counts.
-    Errors name the first bad row as ``origin`` and its index (plus ``first_row``)."""
+
+    Errors (:class:`InvalidCellError`) name the first bad row, as ``origin`` and its index
+    (plus ``first_row``), and the first rule it breaks. ``pruned``: also refuse a vertex on
+    no input-to-output path, as the benchmark's files never hold one (:func:`prune`).
+    """
     if packed.ndim != 2 or packed.shape[1] != PACKED_WIDTH or packed.dtype.kind not in "iu":
         raise ValueError(f"packed NB101 cells must be an (N, {PACKED_WIDTH}) integer array "
                          f"(see nar_utils.spaces.nb101.pack), got shape {packed.shape} dtype "
                          f"{packed.dtype}")
     if len(packed) > _BLOCK:  # blocks bound the temporary arrays
         return np.concatenate([
-            _check_packed(packed[start:start + _BLOCK], origin, first_row + start)
+            _check_packed(packed[start:start + _BLOCK], origin, first_row + start, pruned)
             for start in range(0, len(packed), _BLOCK)])
     square = packed[:, :_V * _V].reshape(-1, _V, _V)
     labels = packed[:, _V * _V:]
     sizes = (labels != PAD).sum(axis=1)
     slot = np.arange(_V)[None, :]
-
-    def fail(mask: np.ndarray, what: str) -> None:
-        if mask.any():
-            row = int(np.flatnonzero(mask)[0])
-            raise ValueError(f"{origin} {first_row + row}: {what} (labels "
-                             f"{labels[row].tolist()})")
-
-    fail(sizes < 2, "a cell needs at least an input and an output vertex")
-    fail(((labels == PAD) & (slot < sizes[:, None])).any(axis=1),
-         f"the padding label {PAD} may only follow the output vertex")
-    fail(labels[:, 0] != INPUT, f"vertex 0 must be the input (label {INPUT})")
+    # Every rule is evaluated on every row (each mask is well defined even on rows that break
+    # an earlier rule), so that the error names the first bad row, then its first broken rule.
+    rules: list[tuple[np.ndarray, str]] = []
+    rules.append((sizes < 2, "a cell needs at least an input and an output vertex"))
+    rules.append((((labels == PAD) & (slot < sizes[:, None])).any(axis=1),
+                  f"the padding label {PAD} may only follow the output vertex"))
+    rules.append((labels[:, 0] != INPUT, f"vertex 0 must be the input (label {INPUT})"))
     last = labels[np.arange(len(labels)), np.maximum(sizes - 1, 0)]
-    fail(last != OUTPUT, f"the last vertex must be the output (label {OUTPUT})")
+    rules.append((last != OUTPUT, f"the last vertex must be the output (label {OUTPUT})"))
     interior = (slot >= 1) & (slot < sizes[:, None] - 1)
-    fail((interior & ~np.isin(labels, INTERIOR_LABELS)).any(axis=1),
-         "an interior vertex takes 0 (conv3x3-bn-relu), 1 (conv1x1-bn-relu) or 2 (maxpool3x3)")
-    fail(((square < 0) | (square > 1)).any(axis=(1, 2)), "adjacency entries must be 0 or 1")
-    fail(square[:, _LOWER].any(axis=1), "the adjacency matrix must be strictly upper triangular")
+    rules.append(((interior & ~np.isin(labels, INTERIOR_LABELS)).any(axis=1),
+                  "an interior vertex takes 0 (conv3x3-bn-relu), 1 (conv1x1-bn-relu) or 2 "
+                  "(maxpool3x3)"))
+    rules.append((((square < 0) | (square > 1)).any(axis=(1, 2)),
+                  "adjacency entries must be 0 or 1"))
+    rules.append((square[:, _LOWER].any(axis=1),
+                  "the adjacency matrix must be strictly upper triangular"))
     outside = (slot >= sizes[:, None])
-    fail((square.any(axis=2) & outside).any(axis=1) | (square.any(axis=1) & outside).any(axis=1),
-         "rows and columns after the output vertex must be zero")
+    rules.append(((square.any(axis=2) & outside).any(axis=1)
+                  | (square.any(axis=1) & outside).any(axis=1),
+                  "rows and columns after the output vertex must be zero"))
     # Reachability by bit masks, one vectorised pass per vertex in (reverse) topological order.
-    edge = square.astype(bool)
+    edge = square != 0
     forward = np.zeros((len(packed), _V), dtype=bool)
     forward[:, 0] = True
     for w in range(1, _V):
@@ -369,10 +418,27 @@ def _check_packed(packed: np.ndarray, origin: str = "packed row",
     backward = slot == (sizes[:, None] - 1)
     for v in range(_V - 2, -1, -1):
         backward[:, v] |= (backward[:, v + 1:] & edge[:, v, v + 1:]).any(axis=1)
-    fail(~backward[:, 0], "the output is not reachable from the input (an invalid cell)")
+    rules.append((~backward[:, 0], "the output is not reachable from the input (an invalid "
+                                   "cell)"))
     kept = forward & backward
     edges = (edge & kept[:, :, None] & kept[:, None, :]).sum(axis=(1, 2))
-    fail(edges > MAX_EDGES, f"more than {MAX_EDGES} edges once pruned")
+    rules.append((edges > MAX_EDGES, f"more than {MAX_EDGES} edges once pruned"))
+    extraneous = (slot < sizes[:, None]) & ~kept
+    if pruned:
+        rules.append((extraneous.any(axis=1),
+                      "a vertex lies on no input-to-output path (the cell is not pruned; "
+                      "the benchmark holds pruned cells, see nar_utils.spaces.nb101.prune)"))
+    broken = np.zeros(len(packed), dtype=bool)
+    for mask, _ in rules:
+        broken |= mask
+    if broken.any():
+        row = int(np.flatnonzero(broken)[0])
+        what = next(what for mask, what in rules if mask[row])
+        if what.startswith("a vertex lies"):
+            what = f"vertex {int(np.flatnonzero(extraneous[row])[0])} lies" + what[len("a vertex "
+                                                                                   "lies"):]
+        reason = f"{what} (labels {labels[row].tolist()})"
+        raise InvalidCellError(f"{origin} {first_row + row}: {reason}", first_row + row, reason)
     return sizes
 
 
@@ -401,10 +467,16 @@ def _vertices_from_lengths(lengths: np.ndarray) -> np.ndarray:
     return np.where((n * n + n - 1 == lengths) & (n >= 2) & (n <= _V), n, -1)
 
 
-def pack_strings(adjacency_strs: Iterable[str], ops_labels_strs: Iterable[str]) -> np.ndarray:
+def pack_strings(adjacency_strs: Iterable[str], ops_labels_strs: Iterable[str],
+                 pruned: bool = False) -> np.ndarray:
     """``(N, 56)`` int8 packed rows of table rows (the ``adjacency`` and ``ops_labels``
     columns of ``nb101_*.csv.gz``), vectorised, validated like :class:`Cell`. Rows are packed
-    as given (the tables hold pruned cells)."""
+    as given (the tables hold pruned cells); ``pruned=True`` also refuses a cell that is not
+    (what a benchmark file must hold).
+
+    Errors are :class:`InvalidCellError` naming the first bad row (``row``) and what is wrong
+    (``reason``), the input quoted briefly.
+    """
     adjacency = [str(text) for text in adjacency_strs]
     ops_labels = [str(text) for text in ops_labels_strs]
     if len(adjacency) != len(ops_labels):
@@ -414,57 +486,94 @@ def pack_strings(adjacency_strs: Iterable[str], ops_labels_strs: Iterable[str]) 
     for start in range(0, len(adjacency), _BLOCK):  # blocks bound the temporary arrays
         stop = start + _BLOCK
         packed[start:stop] = _pack_strings_block(adjacency[start:stop], ops_labels[start:stop],
-                                                 first_row=start)
+                                                 first_row=start, pruned=pruned)
     return packed
 
 
-def _pack_strings_block(adjacency: list[str], ops_labels: list[str],
-                        first_row: int) -> np.ndarray:
-    lengths = np.fromiter(map(len, adjacency), dtype=np.int64, count=len(adjacency))
+def _first(mask: np.ndarray) -> int:
+    """Index of the first True of ``mask``, or its length when there is none."""
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if len(hits) else len(mask)
+
+
+def _label_values(text: str) -> list[int] | None:
+    """The labels of one ``ops_labels`` string, None when a token is not an integer; an
+    integer far out of range reads as 127, which no label is."""
+    if not text.isascii():  # int() would read other scripts' digits
+        return None
+    try:
+        return [min(max(int(token), -128), 127) for token in text.split(",")]
+    except ValueError:
+        return None
+
+
+def _pack_strings_block(adjacency: list[str], ops_labels: list[str], first_row: int,
+                        pruned: bool = False) -> np.ndarray:
+    count = len(adjacency)
+    lengths = np.fromiter(map(len, adjacency), dtype=np.int64, count=count)
     sizes = _vertices_from_lengths(lengths)
-    if (sizes < 0).any():
-        row = int(np.flatnonzero(sizes < 0)[0])
-        raise ValueError(f"row {first_row + row}: adjacency {adjacency[row]!r} is not n rows "
-                         f"of n digits joined by '|' with 2 <= n <= {_V}")
-    packed = np.zeros((len(adjacency), PACKED_WIDTH), dtype=np.int8)
-    for n in np.unique(sizes).tolist():
+    # Parse errors, per row, in the order they are reported for one row.
+    bad_shape = sizes < 0
+    bad_digits = np.zeros(count, dtype=bool)
+    packed = np.zeros((count, PACKED_WIDTH), dtype=np.int8)
+    for n in np.unique(sizes[sizes > 0]).tolist():
         rows = np.flatnonzero(sizes == n)
         text = "".join(adjacency[row] for row in rows.tolist()).encode("ascii", "replace")
         chars = np.frombuffer(text, dtype=np.uint8).reshape(len(rows), n * n + n - 1)
         is_digit = np.arange(n * n + n - 1) % (n + 1) != n
         digits = chars[:, is_digit] - np.uint8(ord("0"))  # wraps around below '0'
-        bad = (chars[:, ~is_digit] != ord("|")).any(axis=1) | (digits > 1).any(axis=1)
-        if bad.any():
-            row = int(rows[np.flatnonzero(bad)[0]])
-            raise ValueError(f"row {first_row + row}: adjacency {adjacency[row]!r} is not "
-                             "rows of 0/1 digits joined by '|'")
+        bad_digits[rows] = (chars[:, ~is_digit] != ord("|")).any(axis=1) | (digits > 1).any(1)
         square = np.zeros((len(rows), _V, _V), dtype=np.int8)
-        square[:, :n, :n] = digits.reshape(len(rows), n, n)
+        square[:, :n, :n] = (digits * (digits <= 1)).reshape(len(rows), n, n)
         packed[rows, :_V * _V] = square.reshape(len(rows), _V * _V)
     counts = np.fromiter((text.count(",") + 1 for text in ops_labels), dtype=np.int64,
-                         count=len(ops_labels))
-    if (counts != sizes).any():
-        row = int(np.flatnonzero(counts != sizes)[0])
-        raise ValueError(f"row {first_row + row}: ops_labels {ops_labels[row]!r} has "
-                         f"{counts[row]} labels for a {sizes[row]}-vertex adjacency; give one "
-                         "label per vertex")
+                         count=count)
+    bad_count = ~bad_shape & (counts != sizes)
     try:
+        if ops_labels and (max(map(len, ops_labels)) > _MAX_LABELS_CHARS
+                           or not all(map(str.isascii, ops_labels))):
+            raise ValueError  # parsed row by row below, where a huge number cannot overflow
         values = np.array(",".join(ops_labels).split(","), dtype=np.int64) if ops_labels \
             else np.zeros(0, dtype=np.int64)
-    except ValueError:
-        row = next(i for i, text in enumerate(ops_labels)
-                   if not all(t.strip().lstrip("-").isdigit() for t in text.split(",")))
-        raise ValueError(f"row {first_row + row}: ops_labels {ops_labels[row]!r} must be a "
-                         "comma list of integer labels, e.g. '-1,0,2,-2'") from None
+        bad_parse = np.zeros(count, dtype=bool)
+    except (ValueError, OverflowError):
+        parsed = [_label_values(text) for text in ops_labels]
+        bad_parse = np.array([labels is None for labels in parsed], dtype=bool)
+        values = np.array([v for labels in parsed if labels is not None for v in labels],
+                          dtype=np.int64)
+    good_counts = np.where(bad_parse, 0, counts)
+    ends = np.cumsum(good_counts)
     unknown = ~np.isin(values, list(LABEL_TO_OP))
+    bad_label = np.zeros(count, dtype=bool)
     if unknown.any():
-        row = int(np.searchsorted(np.cumsum(counts), np.flatnonzero(unknown)[0], side="right"))
-        raise ValueError(f"row {first_row + row}: ops_labels {ops_labels[row]!r} holds an "
-                         f"unknown label; valid labels: {_LABEL_CHOICES}")
-    labels = np.full((len(ops_labels), _V), PAD, dtype=np.int8)
+        bad_label[np.searchsorted(ends, np.flatnonzero(unknown), side="right")] = True
+    bad_label &= ~bad_parse
+    first_bad = min(_first(bad_shape), _first(bad_digits), _first(bad_count),
+                    _first(bad_parse), _first(bad_label))
+    if first_bad < count:
+        if first_bad > 0:  # a cell before the first unparsable row may be invalid: say so first
+            _pack_strings_block(adjacency[:first_bad], ops_labels[:first_bad], first_row, pruned)
+        row = first_bad
+        text, labels_text = quote(adjacency[row]), quote(ops_labels[row])
+        if bad_shape[row]:
+            reason = (f"adjacency {text} is not n rows of n digits joined by '|' with "
+                      f"2 <= n <= {_V}")
+        elif bad_digits[row]:
+            reason = f"adjacency {text} is not rows of 0/1 digits joined by '|'"
+        elif bad_count[row]:
+            reason = (f"ops_labels {labels_text} has {counts[row]} labels for a "
+                      f"{sizes[row]}-vertex adjacency; give one label per vertex")
+        elif bad_parse[row]:
+            reason = (f"ops_labels {labels_text} must be a comma list of integer labels, e.g. "
+                      "'-1,0,2,-2'")
+        else:
+            reason = (f"ops_labels {labels_text} holds an unknown label; valid labels: "
+                      f"{_LABEL_CHOICES}")
+        raise InvalidCellError(f"row {first_row + row}: {reason}", first_row + row, reason)
+    labels = np.full((count, _V), PAD, dtype=np.int8)
     labels[np.arange(_V)[None, :] < sizes[:, None]] = values
     packed[:, _V * _V:] = labels
-    _check_packed(packed, origin="row", first_row=first_row)
+    _check_packed(packed, origin="row", first_row=first_row, pruned=pruned)
     return packed
 
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from nar_utils._lazy import lazy
-from nar_utils.spaces.base import SearchSpace
+from nar_utils.spaces.base import SearchSpace, as_index
 from nar_utils.spaces.nb201.space import (
     DATASETS,
     EDGES,
@@ -25,6 +25,7 @@ from nar_utils.spaces.nb201.space import (
     all_op_codes,
     arch_str_from_op_code,
     format_arch_str,
+    format_arch_strs,
     is_disconnected,
     op_code_from_arch_str,
     op_codes_array,
@@ -64,9 +65,16 @@ class NB201Space(SearchSpace):
         row_of_index[np.asarray(batch, dtype=np.int64) @ _POWERS] = np.arange(len(batch))
 
         def index_of(op_codes) -> np.ndarray | int:
-            codes = np.asarray(op_codes, dtype=np.int64)
-            if codes.shape[-1] != NUM_EDGES or codes.min(initial=0) < 0 or \
-                    codes.max(initial=0) >= NUM_OPS:
+            given = np.asarray(op_codes)
+            if given.dtype.kind not in "iu" and not (
+                    given.dtype.kind == "f" and np.all(np.isfinite(given))
+                    and np.all(given == np.round(given))):
+                # bools, fractional floats, strings: int64 would read True as 1 and 3.7 as 3
+                raise ValueError(f"op codes must be (..., {NUM_EDGES}) integers in "
+                                 f"0..{NUM_OPS - 1}, got dtype {given.dtype}")
+            codes = given.astype(np.int64)
+            if codes.ndim == 0 or codes.shape[-1] != NUM_EDGES or \
+                    codes.min(initial=0) < 0 or codes.max(initial=0) >= NUM_OPS:
                 raise ValueError(f"op codes must be (..., {NUM_EDGES}) ints in "
                                  f"0..{NUM_OPS - 1}, got shape {codes.shape}")
             out = row_of_index[codes @ _POWERS]
@@ -79,7 +87,10 @@ class NB201Space(SearchSpace):
 
     def sample(self, rng: np.random.Generator, count: int) -> np.ndarray:
         """Every edge's op drawn uniformly: each of the 15,625 cells equally likely."""
-        return rng.integers(NUM_OPS, size=(int(count), NUM_EDGES), dtype=np.int64)
+        count = as_index(count, "count")
+        if count < 0:
+            raise ValueError(f"count must be >= 0, got {count}")
+        return rng.integers(NUM_OPS, size=(count, NUM_EDGES), dtype=np.int64)
 
     def op_choices(self, batch: np.ndarray) -> tuple[tuple[int, ...], ...]:
         return tuple(tuple(int(c) for c in np.unique(batch[:, e])) for e in range(NUM_EDGES))
@@ -126,5 +137,6 @@ class NB201Space(SearchSpace):
 __all__ = ["DATASETS", "EDGES", "NUM_ARCHS", "NUM_EDGES", "NUM_NODES", "NUM_OPS", "OP_CODE", "OPS",
            "RESNET_ARCH",
            "NB201Space", "adjacency", "all_arch_strs", "all_op_codes", "arch_str_from_op_code",
-           "format_arch_str", "is_disconnected", "op_code_from_arch_str", "op_codes_array",
-           "ops_from_space_index", "parse_arch_str", "parse_op_code", "space_index"]
+           "format_arch_str", "format_arch_strs", "is_disconnected", "op_code_from_arch_str",
+           "op_codes_array", "ops_from_space_index", "parse_arch_str", "parse_op_code",
+           "space_index"]

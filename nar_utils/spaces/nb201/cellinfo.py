@@ -58,6 +58,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
+from nar_utils.spaces.base import as_index
 from nar_utils.spaces.nb201 import network, space
 
 #: The 15 searched cells, in network order (5 and 11 are the reduction blocks).
@@ -300,7 +301,14 @@ def nar_records(bench, datasets: Sequence[str] = NAR_DATASETS,
     """Yield ``(arch index as str, record)`` in the NAR authors' layout for ``bench``'s archs
     (all, or ``indices``). See :func:`to_nar_json` for the fields."""
     columns = _nar_columns(bench, _check_datasets(datasets))
-    indices = range(len(columns["codes"])) if indices is None else [int(i) for i in indices]
+    count = len(columns["codes"])
+    if indices is None:
+        indices = range(count)
+    else:  # integers in range: a float is not truncated, -1 is not the last arch
+        indices = [as_index(i, "arch index") for i in indices]
+        outside = [i for i in indices if not 0 <= i < count]
+        if outside:
+            raise IndexError(f"arch index {outside[0]} is out of range 0..{count - 1}")
     for i in indices:
         record: dict = {"cell_adjacency": columns["adjacency"][i].tolist()}
         for key, column in columns["scalars"].items():

@@ -49,6 +49,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from nar_utils.spaces.base import as_index, quote
 from nar_utils.spaces.nb201 import space
 
 #: Official dataset name -> (number of classes, input height = width).
@@ -150,7 +151,8 @@ def make_operation(op_code: int, channels: int, affine: bool = True,
                    track_running_stats: bool = True) -> nn.Module:
     """The module of one cell edge (``op_code`` indexes :data:`nar_utils.spaces.nb201.OPS`);
     ``affine`` and ``track_running_stats`` go to the convolutions' batch norms."""
-    name = space.OPS[int(op_code)] if 0 <= int(op_code) < space.NUM_OPS else None
+    code = space._op_value(op_code, 0) if not isinstance(op_code, str) else -1
+    name = space.OPS[code] if 0 <= code < space.NUM_OPS else None
     if name == "none":
         return Zero()
     if name == "skip_connect":
@@ -163,7 +165,7 @@ def make_operation(op_code: int, channels: int, affine: bool = True,
                           track_running_stats=track_running_stats)
     if name == "avg_pool_3x3":
         return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
-    raise ValueError(f"op code {op_code!r} is out of range 0..{space.NUM_OPS - 1} "
+    raise ValueError(f"op code {quote(op_code)} is out of range 0..{space.NUM_OPS - 1} "
                      f"({', '.join(space.OPS)})")
 
 
@@ -280,6 +282,8 @@ def param_counts(dataset: str, op_codes, channels: int = DEFAULT_CHANNELS,
     """
     num_classes, _ = DATASET_SHAPES[check_dataset(dataset)]
     codes = as_op_codes(op_codes)
+    channels = as_index(channels, "channels")
+    cells_per_stage = as_index(cells_per_stage, "cells_per_stage")
     widths = [channels * 2**stage for stage in range(NUM_STAGES)]
     # Skeleton: stem conv + BN; per reduction two 3x3 convs + 2 BNs + the 1x1 shortcut conv;
     # head BN; classifier weight + bias.
@@ -301,7 +305,8 @@ def as_op_codes(op_codes) -> np.ndarray:
     arch strings / 6-digit op-code strings.
     """
     if isinstance(op_codes, (str, bytes)):
-        raise TypeError(f"expected many cells, got one string {op_codes!r}; wrap it in a list")
+        raise TypeError(f"expected many cells, got one string {quote(op_codes)}; wrap it in a "
+                        "list")
     array = np.asarray(op_codes)
     if array.dtype.kind in "iu":
         if array.ndim == 1 and array.shape[0] == space.NUM_EDGES:
