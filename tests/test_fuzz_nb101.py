@@ -15,11 +15,9 @@ tested against known bytes elsewhere, is shared).
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import math
 import re
-import signal
 import struct
 
 import numpy as np
@@ -31,6 +29,7 @@ from nar_utils.benchmarks.formats import nar_json, protobuf, tfrecord
 from nar_utils.benchmarks.formats.protobuf import EvaluationData, ModelMetrics, NasbenchRecord
 from nar_utils.spaces import nb101
 from nar_utils.spaces.nb101 import space as nb101_space
+from tests.fuzzing import no_hang
 
 # Deterministic (same examples every run, as the book's tests are), fast (< 30 s in all).
 FUZZ = settings(max_examples=120, deadline=None, derandomize=True, database=None,
@@ -42,21 +41,6 @@ OPS = {"input": -1, "conv3x3-bn-relu": 0, "conv1x1-bn-relu": 1, "maxpool3x3": 2,
 NAMES = {label: name for name, label in OPS.items()}
 EPOCHS = (4, 12, 36, 108)
 HEX = re.compile(r"[0-9a-f]{32}")
-
-
-@contextlib.contextmanager
-def _no_hang(seconds: float = 10):
-    """Fail (with an exception no test accepts) when the body runs for too long."""
-    def alarm(signum, frame):
-        raise TimeoutError(f"ran for more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _event(text: str) -> None:
@@ -138,7 +122,7 @@ def _check_spec(matrix, labels) -> None:
     given; pack_strings and benchmark_cell agree."""
     invalid = cell_problem(matrix, labels)
     try:
-        with _no_hang():
+        with no_hang():
             cell = nb101.Cell(np.array(matrix, dtype=np.int64).reshape(len(matrix), -1)
                               if matrix else np.zeros((0, 0), dtype=np.int64), labels)
     except (ValueError, TypeError) as err:
@@ -242,7 +226,7 @@ def test_specs_of_wrong_shapes_and_types(matrix, ops):
     """Floats, booleans, strings, None and ragged lists are refused with ValueError or
     TypeError; what is accepted (boolean matrices are edges) is a valid cell as given."""
     try:
-        with _no_hang():
+        with no_hang():
             cell = nb101.Cell(matrix, ops)
     except (ValueError, TypeError) as err:
         _brief_and_named(err)
@@ -301,7 +285,7 @@ def test_table_strings(valid_cells, data):
             break
         expected.append(parsed)
     try:
-        with _no_hang():
+        with no_hang():
             packed = nb101.pack_strings(adjacency, ops_labels)
     except nb101_space.InvalidCellError as err:
         _brief_and_named(err)
@@ -429,7 +413,7 @@ def _check_tfrecord(path, raw: bytes, check_crc: bool) -> None:
     path.write_bytes(raw)
     cells, runs = _expected_tfrecord(raw, check_crc)
     try:
-        with _no_hang():
+        with no_hang():
             bench = protobuf.read_nasbench_tfrecord(path, check_crc=check_crc, progress=False)
     except ValueError as err:
         message = _brief_and_named(err, path)
@@ -709,7 +693,7 @@ def _check_nar(path, text: str, record_level: bool) -> None:
     except _Refuse as why:
         expected, refuse = None, why
     try:
-        with _no_hang():
+        with no_hang():
             bench = nar_json.read_nar_nb101_json(path)
     except ValueError as err:
         message = _brief_and_named(err, path)

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from nar_utils.benchmarks import compat
 from nar_utils.benchmarks import nb201 as nb201_data
 from nar_utils.spaces import get_space, nb201
+from tests.fuzzing import synthetic_nb201_frame
 
 ALL_ARCH_STRS = nb201.all_arch_strs()
 ALL_CODES = nb201.all_op_codes()
@@ -41,24 +42,7 @@ def short(err: BaseException) -> None:
 
 
 # -- a small valid benchmark, built from the space itself -----------------------------------
-def synthetic_frame() -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    acc = np.round(rng.uniform(10.0, 95.0, len(ALL_CODES)), 3)
-    return pd.DataFrame({
-        "arch_index": np.arange(len(ALL_CODES)),
-        "arch_str": ALL_ARCH_STRS,
-        "op_code": ["".join(map(str, row)) for row in ALL_CODES.tolist()],
-        "c10_test_200": acc,
-        "c10v_val_200": np.round(acc - 1.0, 3),
-        "c10v_val_200_seeds": [json.dumps([round(a - 1.5, 3), round(a - 0.5, 3)])
-                               for a in acc.tolist()],
-        "c10v_train_loss_200": np.round(rng.uniform(0.0, 2.3, len(ALL_CODES)), 4),
-        "c10v_train_time_200": np.round(rng.uniform(500.0, 3000.0, len(ALL_CODES)), 2),
-        "params_mb_c10v": np.round(rng.uniform(0.07, 1.6, len(ALL_CODES)), 6),
-    })
-
-
-FRAME = synthetic_frame()
+FRAME = synthetic_nb201_frame()
 CSV_TEXT = FRAME.to_csv(index=False)
 GZIP_BYTES = gzip.compress(CSV_TEXT.encode(), compresslevel=1, mtime=0)
 ACCURACY_COLUMNS = ("c10_test_200", "c10v_val_200")

@@ -4,7 +4,6 @@ with wrong numbers; has() and optima() take what column() takes."""
 from __future__ import annotations
 
 import gzip
-import json
 
 import numpy as np
 import pandas as pd
@@ -13,25 +12,7 @@ import pytest
 from nar_utils.benchmarks import nb201 as nb201_data
 from nar_utils.benchmarks.nb201 import TableError, load_table
 from nar_utils.spaces import nb201
-
-
-def synthetic_table(seed: int = 0) -> pd.DataFrame:
-    """Every cell of the space once (space-index order) with made-up, valid metrics."""
-    codes = nb201.all_op_codes()
-    rng = np.random.default_rng(seed)
-    acc = np.round(rng.uniform(10.0, 95.0, len(codes)), 3)
-    return pd.DataFrame({
-        "arch_index": np.arange(len(codes)),
-        "arch_str": nb201.format_arch_strs(codes),
-        "op_code": ["".join(map(str, row)) for row in codes.tolist()],
-        "c10_test_200": acc,
-        "c10v_val_200": np.round(acc - 1.0, 3),
-        "c10v_val_200_seeds": [json.dumps([round(a - 1.5, 3), round(a - 0.5, 3)])
-                               for a in acc.tolist()],
-        "c10v_train_loss_200": np.round(rng.uniform(0.0, 2.3, len(codes)), 4),
-        "c10v_train_time_200": np.round(rng.uniform(500.0, 3000.0, len(codes)), 2),
-        "params_mb_c10v": np.round(rng.uniform(0.07, 1.6, len(codes)), 6),
-    })
+from tests.fuzzing import synthetic_nb201_frame
 
 
 def write(frame: pd.DataFrame, path) -> None:
@@ -40,7 +21,7 @@ def write(frame: pd.DataFrame, path) -> None:
 
 @pytest.fixture(scope="module")
 def valid() -> pd.DataFrame:
-    return synthetic_table()
+    return synthetic_nb201_frame()
 
 
 def test_a_valid_table_loads_with_its_values(valid, tmp_path):

@@ -1,10 +1,8 @@
 """The grid parser under fuzzing: any text and any YAML-like structure gives entries or a
 :class:`~nar_utils.reproduce.grid.GridError`, never another exception and never a hang; a
 valid grid plans into exactly the runs it describes, each in a directory of its own."""
-import contextlib
 import itertools
 import json
-import signal
 
 import nbformat
 import pytest
@@ -14,6 +12,7 @@ from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook
 
 from nar_utils.reproduce import grid
+from tests.fuzzing import no_hang
 
 # Four parameters that take any value (a default of None) and one int, whose values are
 # checked against its type.
@@ -35,28 +34,9 @@ def notebook_dir(tmp_path_factory):
     return folder
 
 
-class ParserHung(BaseException):
-    """Raised into a parser that runs too long; no ``except Exception`` can swallow it."""
-
-
-@contextlib.contextmanager
-def _no_hang(seconds=10):
-    """Fail when the body runs for more than ``seconds``."""
-    def alarm(signum, frame):
-        raise ParserHung(f"the grid parser ran for more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _parses_or_refuses(parse):
     """``parse()`` returns grid entries or raises GridError, and nothing else happens."""
-    with _no_hang():
+    with no_hang(what="the grid parser"):
         try:
             entries = parse()
         except grid.GridError as exc:
@@ -146,7 +126,7 @@ def _canonical(value):
 def test_a_valid_grid_round_trips_into_its_runs(spec, unicode, notebook_dir):
     text = yaml.safe_dump(spec if len(spec) > 1 else spec[0], allow_unicode=unicode,
                           sort_keys=False)
-    with _no_hang():
+    with no_hang(what="the grid parser"):
         parsed = grid.parse_grid_text(text, "fuzz.yaml", notebook_dir, notebook_dir)
         runs = grid.plan_runs(parsed, notebook_dir / "runs")
     expected = []
