@@ -177,6 +177,21 @@ def load_profile(profile: str | Path) -> dict[str, dict[str, Any]]:
     return {str(k): dict(v or {}) for k, v in data.items()}
 
 
+def _kernel_manager_class():
+    """Kernels the runner starts talk to it over Unix sockets (IPC) where there are such, not
+    over local TCP ports: nothing listens on the network, and the kernel has no reason to warn
+    that its traffic is unencrypted (it does so once per chapter over TCP)."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class LocalSocketKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self):
+            return "ipc"
+
+    return LocalSocketKernelManager if os.name == "posix" else AsyncKernelManager
+
+
 def run_notebook(name: str | Path, parameters: Mapping[str, Any] | None = None,
                  output_dir: Path = OUTPUT_DIR, kernel_name: str = "python3",
                  progress: bool = True) -> Path:
@@ -200,7 +215,8 @@ def run_notebook(name: str | Path, parameters: Mapping[str, Any] | None = None,
     datadir.record_start_dir()
     try:
         pm.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
-                            kernel_name=kernel_name, progress_bar=progress)
+                            kernel_name=kernel_name, progress_bar=progress,
+                            kernel_manager_class=_kernel_manager_class())
     finally:
         for name, value in env_before.items():
             if value is None:
@@ -221,13 +237,15 @@ def run_all(profile: str = "cpu", output_dir: Path = OUTPUT_DIR,
                          f"{', '.join(p.stem for p in paths)}")
     if only:
         paths = [resolve_notebook(n) for n in only]
-    done = []
+    done, started = [], time.perf_counter()
     for path in paths:
         start = time.perf_counter()
         print(f"[runner] executing {path.name} (profile {profile})", flush=True)
         done.append(run_notebook(path, overrides.get(path.stem, {}), output_dir,
                                  progress=progress))
         print(f"[runner] {path.name} done in {time.perf_counter() - start:.1f} s", flush=True)
+    print(f"[runner] {len(done)} notebook(s) executed in {time.perf_counter() - started:.1f} s",
+          flush=True)
     return done
 
 
