@@ -59,3 +59,16 @@ def test_nb101_chapter_fails_when_its_data_directory_lacks_the_data(tmp_path, mo
     metrics = record["metrics"]  # what needs no accuracies still ran, on the enumerated space
     assert metrics["space_cells"] == 423_624 and metrics["traced_equal"] is True
     assert metrics["cells_counted"] == 30_001 and "accuracies" in metrics["skipped"]
+
+
+def test_intro_opens_with_the_key_findings_of_the_records(built_book):
+    from nar_utils.reproduce import anchors
+
+    _, index = built_book
+    intro = (index.parent / "book" / "intro.html").read_text()
+    found = records.read_records(runner.OUTPUT_DIR) + \
+        records.read_records(runner.ROOT / "book" / "records" / "gpu")
+    table = anchors.key_findings(found)
+    assert not table.empty and "Key findings" in intro
+    for figures in table["figures"]:
+        assert figures.split(";")[0] in intro

@@ -271,3 +271,94 @@ def anchor_table(records: list[dict], anchors: tuple[Anchor, ...] = ANCHORS) -> 
                          "ours": _fmt(g["test"]), "records": "; ".join(g["record"].unique())})
     return pd.DataFrame(rows, columns=["anchor", "source", "dataset", "published", "ours",
                                        "records"])
+
+
+# == the book's key findings, for its first page =============================================
+def _best_profile(frame: pd.DataFrame) -> str | None:
+    """The profile to quote: paper scale on the NB201 table first, then any paper scale, then
+    the CPU profile on the table, then whatever there is."""
+    profiles = list(dict.fromkeys(frame["profile"]))
+    for wanted in ("paper scale · nb201-table", "paper scale", "CPU profile · nb201-table"):
+        for name in profiles:
+            if name.startswith(wanted):
+                return name
+    return profiles[0] if profiles else None
+
+
+def _versus(frame: pd.DataFrame, by: str, ours: str, value: str = "tau") -> str:
+    """'NAR 0.78 vs gbdt 0.83' per group of ``by``: ours against the best of the others."""
+    parts = []
+    for group, rows in frame.groupby(by, sort=False):
+        means = rows.groupby("predictor")[value].mean()
+        if ours not in means or len(means) < 2:
+            continue
+        rival = means.drop(ours).idxmax()
+        parts.append(f"{group}: {means[ours]:.3f} vs {rival} {means[rival]:.3f}")
+    return "; ".join(parts)
+
+
+def key_findings(records: list[dict]) -> pd.DataFrame:
+    """The book's headline numbers, one row per finding, each from the run records named in
+    its ``records`` column: NAR's ranking against the best baseline (chapter 03), the search
+    at equal budgets (04), the NAR sampler's reported statistic against the honest one (04),
+    and NAS-Bench-101 (05). A finding whose records are missing is left out."""
+    info = {"profile": profile, "record": source_of}
+    rows = []
+    ranking = _rows(records, "03_training", "results", **info)
+    if not ranking.empty and (chosen := _best_profile(ranking)):
+        part = ranking[ranking["profile"] == chosen]
+        text = _versus(part, "dataset", "nar")
+        if text:
+            rows.append({"finding": "NAR's Kendall tau against the best baseline",
+                         "figures": text, "profile": chosen, "chapter": "03_training",
+                         "records": ", ".join(sorted(set(part["record"])))})
+    final = _rows(records, "04_search", "final", **info)
+    if not final.empty and (chosen := _best_profile(final)):
+        part = final[final["profile"] == chosen]
+        budget = part["budget"].max()
+        at = part[part["budget"] == budget]
+        means = at.groupby(["dataset", "method"])["test_value"].mean()
+        text = "; ".join(
+            f"{dataset}: best {group.droplevel(0).idxmax()} {group.max():.2f}, "
+            f"nar-sampler {group.droplevel(0).get('nar-sampler', np.nan):.2f}"
+            for dataset, group in means.groupby(level=0))
+        rows.append({"finding": f"Search at {budget} queries, every label counted "
+                                "(mean test accuracy of the chosen cell, %)",
+                     "figures": text, "profile": chosen, "chapter": "04_search",
+                     "records": ", ".join(sorted(set(at["record"])))})
+        nar_rows = at[(at["method"] == "nar-sampler") & at["oracle_test"].notna()] \
+            if "oracle_test" in at else at.iloc[:0]
+        if not nar_rows.empty:
+            pairs = nar_rows.groupby("dataset")[["oracle_test", "test_value"]].mean()
+            rows.append({"finding": f"NAR sampler at {budget} queries: the authors' statistic "
+                                    "(best test accuracy among all it sampled) against the "
+                                    "cell it would choose, %",
+                         "figures": "; ".join(f"{dataset}: {row.oracle_test:.2f} vs "
+                                              f"{row.test_value:.2f}"
+                                              for dataset, row in pairs.iterrows()),
+                         "profile": chosen, "chapter": "04_search",
+                         "records": ", ".join(sorted(set(nar_rows["record"])))})
+    nb101 = _rows(records, "05_nasbench101", "ranking_summary", **info)
+    if not nb101.empty and (chosen := _best_profile(nb101)):
+        part = nb101[nb101["profile"] == chosen]
+        text = _versus(part.assign(labels=part["labels"].map(lambda n: f"{n:,} labels")),
+                       "labels", "nar")
+        if text:
+            rows.append({"finding": "NAS-Bench-101: NAR's Kendall tau against the best "
+                                    "baseline", "figures": text, "profile": chosen,
+                         "chapter": "05_nasbench101",
+                         "records": ", ".join(sorted(set(part["record"])))})
+    return pd.DataFrame(rows, columns=["finding", "figures", "profile", "chapter", "records"])
+
+
+def key_findings_markdown(records: list[dict]) -> str:
+    """:func:`key_findings` as a MyST table whose rows link to their chapters."""
+    table = key_findings(records)
+    if table.empty:
+        return ("*No run records yet: the key findings appear here once the chapters have "
+                "run (`make book`).*\n")
+    lines = ["| finding | figures | run | chapter |", "|---|---|---|---|"]
+    for row in table.itertuples():
+        lines.append(f"| {row.finding} | {row.figures} | {row.profile} | "
+                     f"{{doc}}`notebooks/{row.chapter}` |")
+    return "\n".join(lines) + "\n"

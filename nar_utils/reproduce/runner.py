@@ -260,9 +260,26 @@ def write_build_environment(root: Path = ROOT) -> Path:
     return out
 
 
+def write_key_findings(root: Path = ROOT, output_dir: Path | None = None) -> Path:
+    """Write ``book/generated/key_findings.md``, the table of headline numbers the intro page
+    opens with, from the run records of this build (``output_dir``, default
+    ``book/notebooks/``) and the committed paper-scale ones (``book/records/gpu/``), as
+    chapter 09 reads them (:func:`nar_utils.reproduce.anchors.key_findings`)."""
+    from nar_utils.reproduce import anchors, records
+
+    roots = [Path(output_dir) if output_dir else root / "book" / "notebooks",
+             root / "book" / "records" / "gpu"]
+    found = [r for folder in roots if folder.is_dir() for r in records.read_records(folder)]
+    out = root / "book" / "generated" / "key_findings.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(anchors.key_findings_markdown(found))
+    return out
+
+
 def build_book(root: Path = ROOT, strict: bool = True) -> Path:
     """Build the HTML book with jupyter-book; warnings (broken refs) fail when ``strict``."""
     write_build_environment(root)
+    write_key_findings(root)
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", str(root), "--path-output",
            str(root), "--builder", "html", "--all"]

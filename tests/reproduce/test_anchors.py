@@ -132,3 +132,38 @@ def test_the_weight_sharing_table_sets_ours_beside_the_reported_values():
     assert table.loc["rsps", "cifar10 (ours)"] == "80.50"
     assert table.loc["gdas", "search (s)"] == "15" and table.loc["gdas", "seeds"] == 2
     assert "ImageNet16-120 (ours)" not in table.columns
+
+
+def _findings_record(notebook, metrics, nar_config="cpu", name="x.json"):
+    return {"notebook": f"{notebook}.ipynb", "metrics": {"source": "nb201-table", **metrics},
+            "parameters": {"nar_config": nar_config}, "path": name, "device": "cpu",
+            "git_sha": "0" * 40}
+
+
+def test_key_findings_set_nar_against_the_best_other_predictor():
+    results = [{"dataset": "cifar10", "seed": s, "predictor": p, "tau": t}
+               for s in (0, 1) for p, t in (("nar", 0.70 + s / 100), ("gbdt", 0.80),
+                                            ("mlp", 0.75))]
+    cpu = _findings_record("03_training", {"results": results})
+    better = [{**r, "tau": r["tau"] + 0.1} for r in results]
+    paper = _findings_record("03_training", {"results": better}, nar_config="paper",
+                             name="gpu.json")
+    table = anchors.key_findings([cpu, paper])
+    (row,) = table.itertuples()
+    assert row.figures == "cifar10: 0.805 vs gbdt 0.900"  # paper scale preferred, seeds averaged
+    assert row.profile.startswith("paper scale") and row.records.startswith("gpu.json")
+    text = anchors.key_findings_markdown([cpu])
+    assert "cifar10: 0.705 vs gbdt 0.800" in text and "{doc}`notebooks/03_training`" in text
+
+
+def test_key_findings_of_the_search_compare_at_the_largest_budget():
+    final = [{"dataset": "cifar10", "method": m, "budget": b, "seed": 0, "test_value": v,
+              "oracle_test": o}
+             for m, b, v, o in (("rea", 100, 90.0, None), ("rea", 200, 93.0, None),
+                                ("nar-sampler", 200, 92.0, 94.0))]
+    table = anchors.key_findings([_findings_record("04_search", {"final": final})])
+    search, oracle = table.itertuples()
+    assert "200 queries" in search.finding and search.figures == \
+        "cifar10: best rea 93.00, nar-sampler 92.00"
+    assert oracle.figures == "cifar10: 94.00 vs 92.00"
+    assert anchors.key_findings_markdown([]).startswith("*No run records yet")
