@@ -107,7 +107,8 @@ def main() -> None:
     for kind in args.labels:
         frame = pd.DataFrame([row for row in everything if row["labels_kind"] == kind
                               and row["dataset"] == args.dataset and row["K"] == args.k
-                              and row["variant"] in variants])
+                              and row["variant"] in variants and row["seed"] < args.repeats
+                              and row["N"] + row["K"] in args.totals])
         if frame.empty:
             continue
         print(f"\n{labels[kind].description}; best label in the space "
