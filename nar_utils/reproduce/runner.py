@@ -177,21 +177,6 @@ def load_profile(profile: str | Path) -> dict[str, dict[str, Any]]:
     return {str(k): dict(v or {}) for k, v in data.items()}
 
 
-def _kernel_manager_class():
-    """Kernels the runner starts talk to it over Unix sockets (IPC) where there are such, not
-    over local TCP ports: nothing listens on the network, and the kernel has no reason to warn
-    that its traffic is unencrypted (it does so once per chapter over TCP)."""
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    class LocalSocketKernelManager(AsyncKernelManager):
-        @default("transport")
-        def _default_transport(self):
-            return "ipc"
-
-    return LocalSocketKernelManager if os.name == "posix" else AsyncKernelManager
-
-
 def run_notebook(name: str | Path, parameters: Mapping[str, Any] | None = None,
                  output_dir: Path = OUTPUT_DIR, kernel_name: str = "python3",
                  progress: bool = True) -> Path:
@@ -215,8 +200,8 @@ def run_notebook(name: str | Path, parameters: Mapping[str, Any] | None = None,
     datadir.record_start_dir()
     try:
         pm.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
-                            kernel_name=kernel_name, progress_bar=progress,
-                            kernel_manager_class=_kernel_manager_class())
+                            kernel_name=kernel_name, progress_bar=progress)
+
     finally:
         for name, value in env_before.items():
             if value is None:

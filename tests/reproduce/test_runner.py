@@ -190,10 +190,3 @@ def test_relative_data_dir_means_where_the_command_started(tmp_path, monkeypatch
     assert record["metrics"]["data_dir"] == str((tmp_path / "rel-data").resolve())
     assert "NAR_START_DIR" not in os.environ  # restored after the run
 
-
-def test_a_clean_run_prints_no_warnings_of_the_kernel(tmp_path, capfd):
-    """Kernels talk over local sockets, so none warns about unencrypted TCP traffic."""
-    nb = _notebook(tmp_path / "01_t.ipynb", "seed = 0", "print(seed + 1)")
-    runner.run_notebook(nb, {}, output_dir=tmp_path / "out", progress=False)
-    captured = capfd.readouterr()
-    assert "WARNING" not in captured.err and "ERROR" not in captured.err, captured.err[-500:]
