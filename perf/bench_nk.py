@@ -5,7 +5,7 @@ Usage: python perf/bench_nk.py [--data-dir DIR] [--dataset cifar100] [--repeats 
                                [--totals 100 150 200] [--k 30] [--methods ...]
                                [--siamese-epochs 200] [--brp-epochs 250] [--code-cells 8]
                                [--rows runs.jsonl] [--shard I/N] [--summary-from F ...]
-                               [--record out.json]
+                               [--first-repeat F --pool-with old.json] [--record out.json]
 
 For each label kind (one seed per cell, mean over seeds) and each total N + K of
 ``--totals`` (K = ``--k``), runs every method ``--repeats`` times (seeds 0..) through
@@ -23,6 +23,11 @@ labels, variant and options, N, K and seed); ``--shard I/N`` runs every N-th run
 I-th (runs are ordered repeat first, so a stopped benchmark holds whole repeats);
 ``--summary-from`` names other shards' row files: their runs are skipped here too and added
 to the summary printed at the end.
+
+``--first-repeat F`` runs only repeats F.. (seeds F..); with ``--pool-with RECORD``, a record
+this script wrote for repeats 0..F-1 with the same settings, the summary is the exact pooled
+mean and standard deviation of both (what one summary of all the runs' rows would give), and
+the record names the record it pooled.
 """
 from __future__ import annotations
 
@@ -66,8 +71,16 @@ def main() -> None:
     parser.add_argument("--shard", default="0/1", help="I/N: this process's share of the runs")
     parser.add_argument("--summary-from", nargs="*", default=[],
                         help="other shards' --rows files, added to the summary")
+    parser.add_argument("--first-repeat", type=int, default=0,
+                        help="run repeats (seeds) from this one on")
+    parser.add_argument("--pool-with", default=None,
+                        help="a record of this script for repeats 0..first-repeat-1")
     parser.add_argument("--record", default=None)
     args = parser.parse_args()
+    if not 0 <= args.first_repeat < args.repeats:
+        raise SystemExit(f"--first-repeat must be in 0..{args.repeats - 1} (below --repeats), "
+                         f"got {args.first_repeat}")
+    earlier = _earlier_summary(args) if args.pool_with else None
     bench = load_benchmark(args.data_dir)
     codes = TableCodes(bench)
     variants = {name: METHODS[name] for name in args.methods}
@@ -76,10 +89,12 @@ def main() -> None:
                                    else {}),
                                 **({"num_epochs": args.brp_epochs} if method == "brp" else {})})
                 for name, (method, options) in variants.items()}
-    jobs = [(repeat, kind, total, name) for repeat in range(args.repeats)
+    jobs = [(repeat, kind, total, name) for repeat in range(args.first_repeat, args.repeats)
             for kind in args.labels for total in args.totals for name in variants]
     mine = _share(jobs, variants, *_shard(args.shard))
     rows_path = Path(args.rows) if args.rows else None
+    if rows_path:
+        rows_path.parent.mkdir(parents=True, exist_ok=True)
     others = [Path(path) for path in args.summary_from]
     done = {_key(row) for row in _read_rows([*([rows_path] if rows_path else []), *others])}
     labels = {kind: nk.cell_labels(bench, args.dataset, "test-accuracy", kind, seed=0,
@@ -107,7 +122,8 @@ def main() -> None:
     for kind in args.labels:
         frame = pd.DataFrame([row for row in everything if row["labels_kind"] == kind
                               and row["dataset"] == args.dataset and row["K"] == args.k
-                              and row["variant"] in variants and row["seed"] < args.repeats
+                              and row["variant"] in variants
+                              and args.first_repeat <= row["seed"] < args.repeats
                               and row["N"] + row["K"] in args.totals])
         if frame.empty:
             continue
@@ -115,6 +131,9 @@ def main() -> None:
               f"{labels[kind].values.max():.2f}, best mean {labels[kind].reported.max():.2f}; "
               f"K = {args.k}")
         table = nk.summarise(frame)
+        if earlier is not None:
+            table = _pool(earlier[earlier["labels_kind"] == kind].drop(columns="labels_kind"),
+                          table)
         table = table.sort_values(["variant", "N+K"], key=lambda column: column.map(
             {name: i for i, name in enumerate(variants)}) if column.name == "variant"
             else column, kind="stable")
@@ -130,6 +149,49 @@ def main() -> None:
                   "summary": pd.concat(summaries).to_dict("records") if summaries else [],
                   "code_seconds": seconds, **records.provenance("cpu")}
         Path(args.record).write_text(json.dumps(records.to_jsonable(record), indent=1) + "\n")
+
+
+def _earlier_summary(args) -> pd.DataFrame:
+    """The summary of a record for repeats 0..first-repeat-1 made with these settings."""
+    path = Path(args.pool_with)
+    try:
+        old = json.loads(path.read_text())
+        old_args, summary = old["arguments"], pd.DataFrame(old["summary"])
+    except (OSError, ValueError, KeyError) as err:
+        raise SystemExit(f"--pool-with {path}: not a record of this script ({err})") from None
+    same = ("data_dir", "dataset", "totals", "k", "siamese_epochs", "brp_epochs")
+    differ = [name for name in same if old_args.get(name) != getattr(args, name)]
+    if differ:
+        raise SystemExit(f"--pool-with {path} was made with other settings ({', '.join(differ)}"
+                         "); pool only runs of the same benchmark")
+    if old_args.get("repeats") != args.first_repeat or set(summary["repeats"]) != {
+            args.first_repeat}:
+        raise SystemExit(f"--pool-with {path} holds {old_args.get('repeats')} repeats; "
+                         f"--first-repeat must be that number (got {args.first_repeat})")
+    return summary
+
+
+def _pool(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Exact pooled means and sample standard deviations of two summaries of disjoint
+    repeats (means weighted by repeats; sums of squares recovered from mean and std)."""
+    keys = ["variant", "K", "N", "N+K"]
+    both = new.merge(old, on=keys, suffixes=("", "_old"), how="left", validate="one_to_one")
+    if both["repeats_old"].isna().any():
+        missing = both.loc[both["repeats_old"].isna(), keys].to_dict("records")
+        raise SystemExit(f"--pool-with lacks these points: {missing}")
+    n1, n2 = both["repeats_old"], both["repeats"]
+    total = n1 + n2
+    out = both[keys].copy()
+    for name in ("max_label", "best_reported", "rho", "code_seconds", "cost_seconds",
+                 "seconds"):
+        out[name] = (n1 * both[f"{name}_old"] + n2 * both[name]) / total
+    for name in ("max_label", "best_reported"):
+        squares = sum((n - 1) * both[f"{name}_std{tail}"].fillna(0) ** 2
+                      + n * both[f"{name}{tail}"] ** 2 for n, tail in ((n1, "_old"), (n2, "")))
+        out[f"{name}_std"] = np.sqrt(np.maximum(squares - total * out[name] ** 2, 0)
+                                     / (total - 1))
+    out["repeats"] = total.astype(int)
+    return out[list(new.columns)]
 
 
 def _shard(text: str) -> tuple[int, int]:
