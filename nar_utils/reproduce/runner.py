@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -177,6 +178,32 @@ def load_profile(profile: str | Path) -> dict[str, dict[str, Any]]:
     return {str(k): dict(v or {}) for k, v in data.items()}
 
 
+def _kernel_manager_class(socket_dir: str):
+    """Kernels the runner starts talk to it over Unix sockets (IPC) in ``socket_dir``, a
+    private folder of this run, where the system has them; else over local TCP ports. Nothing
+    listens on the network, and the kernel has no cause to warn that its traffic is unencrypted
+    (over TCP it does, once per chapter). The socket path is set here because jupyter_client's
+    default, ``kernel-ipc`` in the kernel's working folder, is the same for every chapter run
+    from one folder: kernels started at once (a sweep's workers) would take each other's
+    sockets."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    if os.name != "posix":
+        return AsyncKernelManager
+    from traitlets import default
+
+    class LocalSocketKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self):
+            return "ipc"
+
+        @default("ip")
+        def _default_ip(self):
+            return os.path.join(socket_dir, "kernel")
+
+    return LocalSocketKernelManager
+
+
 def run_notebook(name: str | Path, parameters: Mapping[str, Any] | None = None,
                  output_dir: Path = OUTPUT_DIR, kernel_name: str = "python3",
                  progress: bool = True) -> Path:
@@ -199,9 +226,11 @@ def run_notebook(name: str | Path, parameters: Mapping[str, Any] | None = None,
     # relative to where this command was started.
     datadir.record_start_dir()
     try:
-        pm.execute_notebook(str(path), str(out), parameters=parameters, cwd=str(path.parent),
-                            kernel_name=kernel_name, progress_bar=progress)
-
+        with tempfile.TemporaryDirectory(prefix="nar-kernel-") as sockets:
+            pm.execute_notebook(str(path), str(out), parameters=parameters,
+                                cwd=str(path.parent), kernel_name=kernel_name,
+                                progress_bar=progress,
+                                kernel_manager_class=_kernel_manager_class(sockets))
     finally:
         for name, value in env_before.items():
             if value is None:

@@ -1,6 +1,8 @@
 """The papermill runner and run records, on tiny notebooks the tests write."""
 import json
 import os
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -190,3 +192,23 @@ def test_relative_data_dir_means_where_the_command_started(tmp_path, monkeypatch
     assert record["metrics"]["data_dir"] == str((tmp_path / "rel-data").resolve())
     assert "NAR_START_DIR" not in os.environ  # restored after the run
 
+
+
+def test_chapters_run_at_once_from_one_folder_print_no_kernel_warnings(tmp_path):
+    """Kernels talk over Unix sockets in a private folder per run: three chapters started at
+    once from the same folder (as a sweep's workers do) all finish, and no kernel warns about
+    unencrypted TCP traffic or prints an error."""
+    notebooks = [_notebook(tmp_path / f"0{i}_t.ipynb", "seed = 0",
+                           "import time\ntime.sleep(2)\nprint(seed + 1)") for i in range(1, 4)]
+    script = ("import sys\nfrom nar_utils.reproduce import runner\n"
+              "runner.run_notebook(sys.argv[1], {}, output_dir=sys.argv[2], progress=False)\n")
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(nb), str(tmp_path / nb.stem)],
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for nb in notebooks]
+    for proc, nb in zip(procs, notebooks):
+        out, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err[-2000:]
+        assert "WARNING" not in err and "ERROR" not in err, err[-1000:]
+        executed = nbformat.read(tmp_path / nb.stem / nb.name, as_version=4)
+        assert executed.cells[-1].outputs[0]["text"] == "1\n"
+    assert not list(tmp_path.glob("kernel-ipc*")), "sockets were left in the folder"
