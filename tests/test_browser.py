@@ -4,8 +4,11 @@ The HTML in ``_build/html`` is served on 127.0.0.1 and each page of ``_toc.yml``
 Debian's Chromium, driven through the DevTools protocol. Checked: each page answers HTTP 200
 and renders a title and main content, every image loads (natural width > 0), no resource of
 the book fails to load, every internal link points to an existing file and anchor, and the
-results chapter (once it is in the table of contents) shows its table of anchors. Screenshots
-of the intro and results pages are kept in ``_build/screenshots/``.
+results chapter shows its table of anchors. At a desktop width (1280 px) and a phone width
+(390 px) nothing is wider than the content column or clipped: an element may reach past the
+column only inside a box that scrolls sideways on its own (``overflow-x: auto``), and no box
+hides part of a table. A screenshot of every page at both widths is kept in
+``_build/screenshots/`` (``<page>-desktop.png``, ``<page>-phone.png``).
 
 Chromium is installed by ``make setup``; without it this test fails and says how to get it.
 """
@@ -82,6 +85,67 @@ PAGE_PROBE_JS = r"""
   };
 })()
 """
+
+# Runs in each page at the current width: what sticks out of the content column or is cut off.
+# An element past the column is allowed inside an ancestor (within the column) that scrolls
+# sideways itself; a box that hides overflow (hidden / clip) must not hide part of a table.
+OVERFLOW_PROBE_JS = r"""
+(() => {
+  const column = document.querySelector('article.bd-article, article[role="main"], main');
+  if (!column) return {column: null, wide: [], clipped: [], pageWidth: 0, viewport: 0};
+  const box = column.getBoundingClientRect();
+  const describe = (el) => {
+    let name = el.tagName.toLowerCase();
+    if (el.id) name += '#' + el.id;
+    if (el.classList.length) name += '.' + Array.from(el.classList).slice(0, 3).join('.');
+    const section = el.closest('section');
+    const heading = section ? section.querySelector('h1, h2, h3, h4') : null;
+    return {element: name, section: heading ? heading.innerText.replace(/[\s\u00b6#]+$/u, '')
+              .trim() : '', text: (el.innerText || el.textContent || '').trim().slice(0, 80)};
+  };
+  const scrollsItself = (el) => {
+    for (let up = el.parentElement; up && up !== column.parentElement; up = up.parentElement) {
+      const overflow = getComputedStyle(up).overflowX;
+      if (overflow === 'auto' || overflow === 'scroll') return true;
+    }
+    return false;
+  };
+  const visible = (el) => {
+    const style = getComputedStyle(el);
+    const rect = el.getBoundingClientRect();
+    return style.display !== 'none' && style.visibility !== 'hidden' && rect.width > 0
+           && rect.height > 0;
+  };
+  const wide = [];
+  for (const el of column.querySelectorAll('*')) {
+    const rect = el.getBoundingClientRect();
+    if ((rect.right > box.right + 1 || rect.left < box.left - 1) && visible(el)
+        && !scrollsItself(el)) {
+      wide.push({...describe(el), right: Math.round(rect.right), left: Math.round(rect.left)});
+    }
+  }
+  // Report the outermost offenders only: a wide table, not each of its cells.
+  const outer = wide.filter((item, i) => !wide.some((other, j) => j < i &&
+    other.text && item.text && other.text.includes(item.text) && other.right >= item.right));
+  const clipped = [];
+  for (const table of column.querySelectorAll('table')) {
+    for (let up = table.parentElement; up && up !== column.parentElement; up = up.parentElement) {
+      const overflow = getComputedStyle(up).overflowX;
+      if ((overflow === 'hidden' || overflow === 'clip') && up.scrollWidth > up.clientWidth + 1) {
+        clipped.push({...describe(table), box: describe(up).element,
+                      hidden: up.scrollWidth - up.clientWidth});
+        break;
+      }
+      if (overflow === 'auto' || overflow === 'scroll') break;
+    }
+  }
+  return {column: {left: Math.round(box.left), right: Math.round(box.right)},
+          wide: outer.slice(0, 10), clipped: clipped.slice(0, 10),
+          pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
+})()
+"""
+# The widths the book is read at: a laptop window and a phone held upright.
+WIDTHS = {"desktop": (1280, False), "phone": (390, True)}
 
 
 # --------------------------------------------------------------------------- the book
@@ -275,18 +339,45 @@ def pages(server, browser) -> dict[str, dict]:
             for docname in toc_pages()}
 
 
-def _screenshot(browser: DevTools, server: str, docname: str, name: str) -> Path:
+def _set_width(browser: DevTools, width: int, mobile: bool) -> None:
+    browser.send("Emulation.setDeviceMetricsOverride", width=width, height=1000,
+                 deviceScaleFactor=1, mobile=mobile)
+
+
+def _screenshot(browser: DevTools, name: str, width: int) -> Path:
+    """The page now loaded, from the top, at most 8000 px tall, as ``<name>.png``."""
     import base64
 
-    _load(browser, urllib.parse.urljoin(server, f"{docname}.html"))
     metrics = browser.send("Page.getLayoutMetrics")
     height = min(int(metrics["cssContentSize"]["height"]), 8000)
     shot = browser.send("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                        clip={"x": 0, "y": 0, "width": 1280, "height": height, "scale": 1})
+                        clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
     path.write_bytes(base64.b64decode(shot["data"]))
     return path
+
+
+@pytest.fixture(scope="module")
+def layouts(server, browser) -> dict[tuple[str, str], dict]:
+    """Every page at every width of ``WIDTHS``: the overflow probe, and a screenshot."""
+    found = {}
+    try:
+        for label, (width, mobile) in WIDTHS.items():
+            _set_width(browser, width, mobile)
+            for docname in toc_pages():
+                _load(browser, urllib.parse.urljoin(server, f"{docname}.html"))
+                probe = browser.send("Runtime.evaluate", expression=OVERFLOW_PROBE_JS,
+                                     returnByValue=True)
+                assert "exceptionDetails" not in probe, \
+                    f"{docname}: overflow probe failed: {probe['exceptionDetails']}"
+                layout = probe["result"]["value"]
+                layout["screenshot"] = _screenshot(
+                    browser, f"{Path(docname).name}-{label}", width)
+                found[docname, label] = layout
+    finally:
+        _set_width(browser, *WIDTHS["desktop"])
+    return found
 
 
 # --------------------------------------------------------------------------- links
@@ -379,11 +470,9 @@ def test_no_internal_link_is_broken(pages, server, html_dir):
 
 
 def test_results_page_shows_the_anchors_table(pages):
-    """Active once ``book/notebooks/09_results`` is in ``_toc.yml``: the page must show a
-    table of anchors (the word 'anchor' in its caption, header, section heading or cells)
-    with at least one row."""
-    if RESULTS_PAGE not in pages:
-        pytest.skip(f"{RESULTS_PAGE} is not in _toc.yml yet; this check starts with it")
+    """The results page shows a table of anchors (the word 'anchor' in its caption, header,
+    section heading or cells) with at least one row."""
+    assert RESULTS_PAGE in pages, f"{RESULTS_PAGE} is not in _toc.yml"
     tables = pages[RESULTS_PAGE]["tables"]
     anchors = [t for t in tables
                if "anchor" in " ".join([t["caption"], t["heading"], *t["head"], t["text"]])
@@ -393,14 +482,30 @@ def test_results_page_shows_the_anchors_table(pages):
     assert all(t["rows"] >= 1 for t in anchors), f"{RESULTS_PAGE}: the anchors table is empty"
 
 
-def test_screenshots_of_intro_and_results(pages, server, browser):
+def test_nothing_is_wider_than_the_content_column(layouts):
+    problems = []
+    for (docname, label), layout in layouts.items():
+        assert layout["column"], f"{docname} ({label}): no content column (article) found"
+        where = f"{docname} at {label} width (column {layout['column']['left']}-" \
+                f"{layout['column']['right']} px)"
+        problems += [f"{where}: {item['element']} in '{item['section']}' spans "
+                     f"{item['left']}-{item['right']} px: {item['text']!r}"
+                     for item in layout["wide"]]
+        problems += [f"{where}: table in '{item['section']}' has {item['hidden']} px cut off "
+                     f"by {item['box']}: {item['text']!r}" for item in layout["clipped"]]
+        if layout["pageWidth"] > layout["viewport"] + 1:
+            problems.append(f"{where}: the page scrolls sideways ({layout['pageWidth']} px "
+                            f"wide in a {layout['viewport']} px window)")
+    assert not problems, "content that does not fit (make it narrower: transpose, split, " \
+        "or let it scroll in its own box):\n" + "\n".join(problems)
+
+
+def test_screenshots_of_every_page_at_both_widths(layouts):
     from matplotlib.image import imread
 
-    wanted = {toc_pages()[0]: "intro"}
-    if RESULTS_PAGE in pages:
-        wanted[RESULTS_PAGE] = "09_results"
-    for docname, name in wanted.items():
-        path = _screenshot(browser, server, docname, name)
-        pixels = imread(path)
-        assert pixels.shape[1] == 1280 and pixels.shape[0] >= 500, pixels.shape
-        assert pixels[..., :3].std() > 0.02, f"{path} is blank"
+    assert {docname for docname, _ in layouts} == set(toc_pages())
+    for (docname, label), layout in layouts.items():
+        pixels = imread(layout["screenshot"])
+        assert pixels.shape[1] == WIDTHS[label][0] and pixels.shape[0] >= 500, \
+            (layout["screenshot"], pixels.shape)
+        assert pixels[..., :3].std() > 0.02, f"{layout['screenshot']} is blank"
