@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from nar_utils.benchmarks.nb201 import (
     LATENCY_COLUMNS,

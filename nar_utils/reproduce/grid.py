@@ -1138,7 +1138,7 @@ def execute_run(run: PlannedRun) -> RunResult:
 # --------------------------------------------------------------------------- backends
 
 def _progress(total: int, enabled: bool):
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(total=total, desc="grid", unit="run", disable=not enabled or total == 0)
 

@@ -33,7 +33,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from nar_utils import metrics
 from nar_utils.search.ledger import Ledger

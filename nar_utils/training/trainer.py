@@ -688,7 +688,7 @@ def _train_network(arch: str | Sequence[int], images: ImageSplits,
     epochs = range(start_epoch, num_epochs)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
         op_code = nb201_space.op_code_from_arch_str(config["arch"])  # short, for the bar
         epochs = bar = tqdm(epochs, desc=f"train {op_code}", initial=start_epoch,
                             total=num_epochs, unit="epoch", leave=False)

@@ -415,7 +415,7 @@ def read_nasbench_tfrecord(path: str | os.PathLike, check_crc: bool = True,
     show = size > 64 << 20 if progress is None else progress
     bar = None
     if show:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
         bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"reading {path.name}")
 
     reading = _Reading(path)

@@ -323,7 +323,7 @@ def train_nar(features, y, *, val_features=None, val_y=None,
         step = 0
         epochs = range(train_config.num_epochs)
         if progress:
-            from tqdm.auto import tqdm
+            from tqdm import tqdm
             epochs = tqdm(epochs, desc="NAR epochs", leave=False)
         for epoch in epochs:
             model.train()

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from nar_utils.predictors.base import Predictor, check_positive_int
 from nar_utils.predictors.siamese.estimation import (

@@ -433,7 +433,7 @@ def search_weight_sharing(method: str, images: ImageSplits, *, seed: int = 0,
     epochs = range(start_epoch, last)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
         epochs = bar = tqdm(epochs, desc=method, initial=start_epoch, total=hp.epochs,
                             unit="epoch", leave=False)
     started = time.perf_counter()

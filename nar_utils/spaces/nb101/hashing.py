@@ -149,7 +149,7 @@ def hash_many(cells, processes: int | None = None, progress: bool = False,
     chunks = [packed[start:start + chunk_size] for start in range(0, len(packed), chunk_size)]
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         bar = tqdm(total=len(packed), desc="md5 hashes", unit="cell")
     hashes: list[str] = []
