@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from nar_utils.benchmarks.task import label_dataset
+from nar_utils.reproduce.records import short_sha
 
 NB201_SOURCE = "nb201-table"  # the published NAS-Bench-201 figures describe this source only
 NB101 = "nb101"  # the key of NAS-Bench-101 figures (one dataset, CIFAR-10) among dataset names
@@ -107,7 +108,7 @@ def weight_sharing_table(runs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for method, group in runs.groupby("method", sort=False):
         row = {"method": method, "seeds": len(group),
-               "search (s)": f"{group['seconds'].mean():.0f}"}
+               "search (s)": f"{group['seconds'].mean():,.0f} s"}
         for dataset in datasets:
             row[f"{dataset} (ours)"] = _mean_std(group[dataset].tolist())
             mean, std = WEIGHT_SHARING_REPORTED.get(method, {}).get(dataset, (None, None))
@@ -168,7 +169,7 @@ def profile(record: dict) -> str:
 def source_of(record: dict) -> str:
     """A short citation of a record: file, device, profile and commit."""
     return f"{Path(record.get('path', '?')).name} ({record.get('device', '?')}, " \
-           f"{profile(record)}, {str(record.get('git_sha') or '?')[:8]})"
+           f"{profile(record)}, {short_sha(record)})"
 
 
 def _fmt(values) -> str:

@@ -26,6 +26,8 @@ TRACKED_PACKAGES = ("nar-utils", "numpy", "pandas", "scipy", "torch", "lightgbm"
                     "analog-nasbench", "papermill", "jupyter-book")
 ENV_RUN_DIR = "NAR_RUN_DIR"
 RECORD_SCHEMA = 1
+#: The committed records of paper-scale runs (found from the package, not the current folder).
+GPU_RECORDS_DIR = Path(__file__).resolve().parents[2] / "book" / "records" / "gpu"
 
 def git_state(path: str | os.PathLike | None = None) -> dict[str, Any]:
     """Git SHA and dirty flag of the repository holding ``path`` (None when not a repo).
@@ -43,6 +45,13 @@ def git_state(path: str | os.PathLike | None = None) -> dict[str, Any]:
     except (OSError, subprocess.CalledProcessError):
         return {"git_sha": None, "git_dirty": None}
     return {"git_sha": sha, "git_dirty": bool(status.strip())}
+
+
+def short_sha(record: Mapping[str, Any]) -> str:
+    """A record's commit as ``g`` and its first 8 hex digits (``git describe``'s form, which
+    no number can be mistaken for), or ``'–'`` when it ran outside a repository."""
+    sha = record.get("git_sha")
+    return f"g{sha[:8]}" if sha else "–"
 
 
 def package_versions(names: Iterable[str] = TRACKED_PACKAGES) -> dict[str, str | None]:

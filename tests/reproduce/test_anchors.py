@@ -80,7 +80,7 @@ def test_skipped_records_and_profiles():
     cpu = _record("03_training", "analog-nasbench", {})
     assert anchors.profile(gpu) == "paper scale · nb201-table"
     assert anchors.profile(cpu) == "CPU profile · analog-nasbench"
-    assert anchors.source_of(gpu) == "03_training.json (cuda, paper scale · nb201-table, aaaaaaaa)"
+    assert anchors.source_of(gpu) == "03_training.json (cuda, paper scale · nb201-table, gaaaaaaaa)"
 
 
 def test_paper_protocol_rows_ignore_other_sources():
@@ -130,7 +130,7 @@ def test_the_weight_sharing_table_sets_ours_beside_the_reported_values():
     assert table.loc["gdas", "cifar100 (ours)"] == "–"
     assert table.loc["gdas", "cifar10 (as reported, unverified)"] == "93.61 ± 0.09"
     assert table.loc["rsps", "cifar10 (ours)"] == "80.50"
-    assert table.loc["gdas", "search (s)"] == "15" and table.loc["gdas", "seeds"] == 2
+    assert table.loc["gdas", "search (s)"] == "15 s" and table.loc["gdas", "seeds"] == 2
     assert "ImageNet16-120 (ours)" not in table.columns
 
 
