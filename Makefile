@@ -2,12 +2,13 @@
 #   make book   set up .venv, execute the notebooks (CPU profile) and build the HTML book
 #   make test   set up .venv and run the whole test suite (unit, notebooks, book build)
 # Optional: make book PROFILE=gpu   |   make lab (JupyterLab on the notebooks)
+#           make reference (execute the chapters again into tests/reference/, print what changed)
 PYTHON ?= python3
 VENV ?= .venv
 PROFILE ?= cpu
 BIN := $(VENV)/bin
 
-.PHONY: book test lab setup clean
+.PHONY: book test lab reference setup clean
 
 setup: $(VENV)/.installed
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -31,7 +32,10 @@ test: setup
 	$(BIN)/python -m pytest
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
+
+reference: setup
+	$(BIN)/python -m nar_utils.reproduce.runner reference
 
 clean:
 	rm -rf _build book/notebooks

@@ -6,6 +6,7 @@ Usage (from the repository root)::
     python -m nar_utils.reproduce.runner book --profile gpu    # paper scale (params/gpu.yaml)
     python -m nar_utils.reproduce.runner run 01_data -p dataset=cifar100
     python -m nar_utils.reproduce.runner build                 # build HTML from executed notebooks
+    python -m nar_utils.reproduce.runner reference             # regenerate tests/reference/
 
 Executed notebooks and their run records go to ``book/notebooks/`` (the runner sets
 ``NAR_RUN_DIR`` so that each notebook writes ``<name>.json`` beside its executed copy).
@@ -328,6 +329,11 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("-p", "--param", action="append", default=[], help="name=value")
     p_run.add_argument("--profile", default=None)
     sub.add_parser("build", help="build the HTML book from the executed notebooks")
+    p_ref = sub.add_parser("reference", help="execute the chapters again into tests/reference/ "
+                           "(what the nbval tests compare with) and print the cells that changed")
+    p_ref.add_argument("notebooks", nargs="*", help="only these chapters (default: all)")
+    p_ref.add_argument("--set", dest="sets", action="append", default=None,
+                       choices=("table", "embedded"), help="only this set (repeatable)")
     args = parser.parse_args(argv)
 
     try:
@@ -349,6 +355,13 @@ def _run_command(args: argparse.Namespace) -> int:
         params.update(_parse_overrides(args.param))
         out = run_notebook(args.notebook, params)
         print(f"[runner] executed notebook: {out}")
+    elif args.command == "reference":
+        from nar_utils.reproduce import reference
+
+        changed = reference.regenerate(tuple(args.sets or reference.SETS), args.notebooks)
+        print(f"[runner] {changed} reference notebook(s) changed in "
+              f"{time.perf_counter() - start:.0f} s" +
+              ("; commit tests/reference/ with the change that caused them" if changed else ""))
     else:
         index = build_book()
         print(f"[runner] book built: {index}")

@@ -1,0 +1,91 @@
+"""nbval executes every reference notebook here again and compares its outputs (how they were
+made and what is masked: ``nar_utils/reproduce/reference.py``, ``sanitize.cfg``).
+
+Each notebook's kernel starts in the environment of a reference execution: its records go
+to a temporary run folder named after the set and seeded with the set's stored records (so
+that chapter 09 reads the same records whether it runs alone or after the others), and
+torch and LightGBM use ``reference.THREADS`` threads. The ``table`` set needs the NB201
+table: without a data directory its cells are skipped, saying so.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from nar_utils.reproduce import reference
+
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_configure(config):
+    if getattr(config.option, "nbval_sanitize_with", None) is None:
+        config.option.nbval_sanitize_with = str(reference.SANITIZE_FILE)
+
+
+def _nbval_cell(item) -> bool:
+    from nbval.plugin import IPyNbCell
+
+    return isinstance(item, IPyNbCell) and Path(item.path).resolve().parent.parent == HERE
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _nbval_cell(item):
+            item.add_marker(pytest.mark.notebooks)
+
+
+def _run_root(config) -> Path:
+    if not hasattr(config, "_nar_reference_runs"):
+        config._nar_reference_runs = Path(tempfile.mkdtemp(prefix="nar-nbval-"))
+    return config._nar_reference_runs
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before a notebook's first cell starts its kernel: the reference environment."""
+    if not _nbval_cell(item) or item.parent.kernel is not None:
+        return
+    set_name = reference.set_of(item.path)
+    problem = reference.check_data(set_name)
+    if problem:
+        pytest.skip(problem)
+    run_dir = reference.prepare_run_dir(set_name, _run_root(item.config) / set_name)
+    item.config._nar_saved_env = {k: os.environ.get(k) for k in ("NAR_RUN_DIR",
+                                                                 "OMP_NUM_THREADS")}
+    os.environ.update(reference.kernel_environment(run_dir))
+
+
+def _restore(config):
+    saved = getattr(config, "_nar_saved_env", None)
+    if saved is None:
+        return
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    config._nar_saved_env = None
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_runtest_setup")
+def restore_after_setup(item):
+    """The kernel has started (in pytest's setup): the test process gets its environment
+    back."""
+    if _nbval_cell(item):
+        _restore(item.config)
+
+
+def pytest_runtest_teardown(item):
+    """Also when the kernel failed to start."""
+    if _nbval_cell(item):
+        _restore(item.config)
+
+
+def pytest_unconfigure(config):
+    root = getattr(config, "_nar_reference_runs", None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
