@@ -39,7 +39,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from nar_utils.benchmarks import datadir
 from nar_utils.reproduce import runner
@@ -101,20 +101,9 @@ def kernel_environment(run_dir: Path) -> dict[str, str]:
     return {"NAR_RUN_DIR": str(Path(run_dir).resolve()), "OMP_NUM_THREADS": str(THREADS)}
 
 
-@contextlib.contextmanager
-def environment(run_dir: Path) -> Iterator[None]:
+def environment(run_dir: Path) -> contextlib.AbstractContextManager:
     """Inside: :func:`kernel_environment`; outside: the environment as it was."""
-    values = kernel_environment(run_dir)
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return runner.environment(kernel_environment(run_dir))
 
 
 def prepare_run_dir(set_name: str, run_dir: Path, root: Path = REFERENCE_DIR) -> Path:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import os
 import subprocess
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 import yaml
@@ -205,6 +206,23 @@ def _kernel_manager_class(socket_dir: str):
     return LocalSocketKernelManager
 
 
+@contextlib.contextmanager
+def environment(values: Mapping[str, str], restore: Iterable[str] = ()) -> Iterator[None]:
+    """Inside: ``os.environ`` with ``values`` set (kernels started here inherit them);
+    outside: those variables, and any named in ``restore``, as they were."""
+    names = [*values, *restore]
+    before = {name: os.environ.get(name) for name in names}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def run_notebook(name: str | Path, parameters: Mapping[str, Any] | None = None,
                  output_dir: Path = OUTPUT_DIR, kernel_name: str = "python3",
                  progress: bool = True) -> Path:
@@ -220,24 +238,16 @@ def run_notebook(name: str | Path, parameters: Mapping[str, Any] | None = None,
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     out = output_dir / path.name
-    names = ("NAR_RUN_DIR", datadir.ENV_START_DIR)
-    env_before = {name: os.environ.get(name) for name in names}
-    os.environ["NAR_RUN_DIR"] = str(output_dir.resolve())
     # The kernel runs in the notebook's folder; a relative data directory still means one
-    # relative to where this command was started.
-    datadir.record_start_dir()
-    try:
-        with tempfile.TemporaryDirectory(prefix="nar-kernel-") as sockets:
-            pm.execute_notebook(str(path), str(out), parameters=parameters,
-                                cwd=str(path.parent), kernel_name=kernel_name,
-                                progress_bar=progress,
-                                kernel_manager_class=_kernel_manager_class(sockets))
-    finally:
-        for name, value in env_before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    # relative to where this command was started (record_start_dir).
+    with environment({"NAR_RUN_DIR": str(output_dir.resolve())},
+                     restore=(datadir.ENV_START_DIR,)), \
+            tempfile.TemporaryDirectory(prefix="nar-kernel-") as sockets:
+        datadir.record_start_dir()
+        pm.execute_notebook(str(path), str(out), parameters=parameters,
+                            cwd=str(path.parent), kernel_name=kernel_name,
+                            progress_bar=progress,
+                            kernel_manager_class=_kernel_manager_class(sockets))
     return out
 
 
