@@ -142,6 +142,17 @@ def describe(fig) -> str:
     return "\n".join(lines) + "\n"
 
 
+def running_shell(shell=None):
+    """``shell``, else the running IPython shell, else None (plain Python)."""
+    if shell is not None:
+        return shell
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
 def register(shell=None) -> bool:
     """Make every figure the running IPython shows carry :func:`describe`'s text as an
     extra output of type :data:`MIME`. Returns False outside IPython (nothing to do).
@@ -149,12 +160,7 @@ def register(shell=None) -> bool:
     The formatter recognises figures itself rather than through IPython's per-type
     registry: matplotlib's inline back end clears every figure entry of that registry when
     it loads (on the first figure, and again at ``%matplotlib inline``)."""
-    if shell is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return False
-        shell = get_ipython()
+    shell = running_shell(shell)
     if shell is None:
         return False
     from IPython.core.formatters import BaseFormatter, catch_format_error

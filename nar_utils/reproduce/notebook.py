@@ -20,17 +20,12 @@ def setup(shell=None) -> None:
     """Install both displays in the running IPython (a notebook's kernel); calling it again
     restarts the table numbering. Does nothing outside IPython. (Returns None, so that the
     call can end a cell without an output.)"""
-    if shell is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return
-        shell = get_ipython()
+    from nar_utils.reproduce import figure_data
+
+    shell = figure_data.running_shell(shell)
     if shell is None:
         return
     from pandas.io.formats.style import Styler
-
-    from nar_utils.reproduce import figure_data
 
     counter = itertools.count(1)
 

@@ -9,7 +9,7 @@ table: without a data directory its cells are skipped, saying so.
 """
 from __future__ import annotations
 
-import os
+import contextlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -54,21 +54,16 @@ def pytest_runtest_setup(item):
     if problem:
         pytest.skip(problem)
     run_dir = reference.prepare_run_dir(set_name, _run_root(item.config) / set_name)
-    item.config._nar_saved_env = {k: os.environ.get(k) for k in ("NAR_RUN_DIR",
-                                                                 "OMP_NUM_THREADS")}
-    os.environ.update(reference.kernel_environment(run_dir))
+    # entered here, left in restore_after_setup (hooks cannot hold a with-block)
+    item.config._nar_environment = contextlib.ExitStack()
+    item.config._nar_environment.enter_context(reference.environment(run_dir))
 
 
 def _restore(config):
-    saved = getattr(config, "_nar_saved_env", None)
-    if saved is None:
-        return
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    config._nar_saved_env = None
+    stack = getattr(config, "_nar_environment", None)
+    if stack is not None:
+        stack.close()
+        config._nar_environment = None
 
 
 @pytest.hookimpl(trylast=True, specname="pytest_runtest_setup")
