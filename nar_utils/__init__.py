@@ -8,11 +8,13 @@ neither torch nor pandas::
       spaces/       what a cell is: SearchSpace, nb201/, nb101/ (space, network, cellinfo,
                     encoding, ...)
       benchmarks/   what a cell scored: datadir (the data-directory rule), task (the
-                    reported -> label table), nb201, nb101, convert, formats/
+                    reported -> label table), nb201, nb101, curves, surrogate, convert,
+                    formats/
       training/     images on the benchmark's splits (or a labelled proxy), its recipe, a
                     trainer that records learning curves
-      predictors/   one contract (base), baselines, nar/ (model, train, predictor)
-      search/       ledger, blackbox, multifidelity, guided, sampler, protocol
+      predictors/   one contract (base), baselines, nar/ (model, train, predictor),
+                    siamese/, lce (learning-curve extrapolation)
+      search/       ledger, curve_ledger, blackbox, multifidelity, guided, sampler, protocol
       reproduce/    book machinery (records, runner, grid, anchors): notebooks only
 """
 from nar_utils._lazy import lazy

@@ -1,6 +1,7 @@
 """Predictors on one contract (:class:`~nar_utils.predictors.base.Predictor`: ``fit``,
 ``predict``, ``rank``, ``top_k``): the baselines (:mod:`.baselines`, :mod:`.brp`) and NAR
-(:mod:`.nar`), by name through :func:`make_predictor`. Importing this package imports torch."""
+(:mod:`.nar`), by name through :func:`make_predictor`; learning-curve extrapolation
+(:mod:`.lce`: parametric curve ensembles and LcSVR). Importing this package imports torch."""
 from nar_utils.predictors.base import Predictor, evaluate, split_indices
 from nar_utils.predictors.baselines import (
                                             GBDTPredictor,

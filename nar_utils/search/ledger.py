@@ -291,22 +291,32 @@ class Ledger:
         if self.exhausted:
             raise BudgetExhausted(f"budget already exhausted ({self.stop_reason})",
                                   self.stop_reason or "budget")
-        if self.max_queries is not None and self.num_queries + 1 > self.max_queries:
+        cost, new_query = self._price(index, hp)
+        if new_query and self.max_queries is not None \
+                and self.num_queries + 1 > self.max_queries:
             self._exhaust("query budget")
-        times = self._times[hp]
-        cost = float(times[index]) if times is not None else math.nan
         if self.max_time is not None and self.time_used + cost > self.max_time:
             self._exhaust("time budget")
         label = float(self._labels[hp][index])
         self._known[key] = label
-        self.num_queries += 1
+        self.num_queries += int(new_query)
         self.time_used += cost
+        self._bought(index, hp)
         if hp == self.label_hp and label > self._best_label:
             self._best_index, self._best_label = index, label
         self.trajectory.append(Step(len(self.trajectory), index, hp, kind, label,
                                     self.num_queries, self.time_used, self._best_index,
                                     self._best_label if self._best_index >= 0 else math.nan))
         return label
+
+    def _price(self, index: int, hp: str) -> tuple[float, bool]:
+        """What buying (index, hp) costs: simulated seconds, and whether it counts a query.
+        Here every (arch, schedule) is its own training run and query."""
+        times = self._times[hp]
+        return (float(times[index]) if times is not None else math.nan), True
+
+    def _bought(self, index: int, hp: str) -> None:
+        """Called after (index, hp) was bought and charged (a subclass keeps its state)."""
 
     def _exhaust(self, reason: str) -> None:
         self.exhausted, self.stop_reason = True, reason
