@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.book]
 
 HTML_DIR = runner.BUILD_DIR / "html"
 SCREENSHOT_DIR = runner.BUILD_DIR / "screenshots"
-RESULTS_PAGE = "book/notebooks/09_results"
+RESULTS_PAGE = "book/notebooks/10_results"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--hide-scrollbars",

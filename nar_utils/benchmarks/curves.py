@@ -11,8 +11,8 @@ relate (``one_run``):
 * ``one_run=False``: each epoch is a separate schedule trained from scratch (NB201's 12- and
   200-epoch schedules, NB101's 4 / 12 / 36 / 108-epoch budgets, each with its own learning
   rate decay). A value at 12 epochs is not the 200-epoch run after 12 epochs: on the 200 NB201
-  cells with both, the 12-epoch schedule's validation accuracy and the 200-epoch run's
-  accuracy after epoch 12 correlate at r = 0.07.
+  cells with both, the 12-epoch schedule ends 12 points higher on average (68.1 % against
+  56.2 % for the long run after epoch 12), and the two rank the cells at Kendall tau 0.77.
 
 Readers: :func:`read_nb201_curves` (the 200 real 200-epoch cifar10-valid curves of the data
 directory), :func:`nb201_schedules` (12 / 200 epochs for every cell of an NB201 source),
@@ -172,7 +172,8 @@ def read_nb201_curves(data_dir: str | os.PathLike | None = None, metric: str = "
     """The real 200-epoch NAS-Bench-201 curves of the data directory: cifar10-valid
     ``metric`` 'valid' (validation accuracy) or 'train' (training accuracy) after each epoch,
     the mean over the cell's seeds (its last value equals the table's ``c10v_val_200``), for
-    the cells the file holds (0..199 in ``../shared/data``). One run per row."""
+    the cells the file holds (0..199 in ``../shared/data``, rows not in index order: use
+    ``arch_index``). One run per row."""
     import pandas as pd
 
     from nar_utils.benchmarks.datadir import require_data_dir
@@ -181,7 +182,7 @@ def read_nb201_curves(data_dir: str | os.PathLike | None = None, metric: str = "
     if metric not in columns:
         raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(columns)}")
     root = require_data_dir(data_dir, holds=NB201_CURVES_RELPATH,
-                            what="the NAS-Bench-201 learning curves")
+                            what="the NAS-Bench-201 learning-curve file")
     path = root / NB201_CURVES_RELPATH
     if not path.is_file():
         raise FileNotFoundError(f"no NAS-Bench-201 curves at {path}; the data directory "

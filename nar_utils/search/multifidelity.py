@@ -421,3 +421,153 @@ def lce_regularized_evolution(ledger: Any, seed: int | np.random.Generator,
     except _SpaceExhausted:
         pass
     return _outcome(f"rea-{extrapolator}", ledger, reason, **stopper.info())
+
+
+# == comparing searchers on learning curves =================================================
+#: The spaces of :func:`curve_task`, and what each holds.
+CURVE_SPACES = {
+    "nb211": "all 15,625 NB201 cells: 200 real curves, the rest surrogate (real last epoch)",
+    "pool": "the NB201 cells with real 200-epoch curves only (everything read is real)",
+    "schedules": "NB201's 12- and 200-epoch schedules, each a separate run (all real)",
+    "nb101": "the NB101 subset's 4 / 12 / 36 / 108-epoch budgets, separate runs (all real)",
+}
+
+
+@dataclass
+class CurveTask:
+    """One space to search with its curves, as :func:`curve_task` builds it."""
+
+    name: str
+    curves: Any  # nar_utils.benchmarks.curves.Curves
+    bench: Any  # the benchmark the ledger reads cells, times (and test values) from
+    dataset: str  # the curves' label dataset
+    test: np.ndarray | None  # reported test value per curve row (None: the source has none)
+    rungs: tuple[str, ...]  # Hyperband rungs (ledger hps)
+    single_fidelity: int | None  # low fidelity of the learning-curve searchers (None: none)
+    product_space: bool  # cells built from per-edge choices (REA, BOHB can run)
+
+    def ledger(self, max_time: float | None = None, max_queries: int | None = None):
+        from nar_utils.search.curve_ledger import CurveLedger
+
+        return CurveLedger(self.curves, self.bench, self.dataset, max_time=max_time,
+                           max_queries=max_queries)
+
+    def mean_full_seconds(self) -> float:
+        """Mean simulated time of training one cell to the last epoch."""
+        per_epoch = self.ledger()._bench.seconds_per_epoch
+        if per_epoch is None:
+            raise ValueError(f"{self.name}: the source holds no training times")
+        return float(np.mean(per_epoch)) * self.curves.num_epochs
+
+
+def curve_task(name: str, bench: Any = None, data_dir: Any = None, real: Any = None,
+               seed: int = 0, eta: int = 3) -> CurveTask:
+    """The space ``name`` of :data:`CURVE_SPACES` from the data directory: ``bench`` is the
+    NB201 table (loaded when None), ``real`` its 200-epoch curves (read when None), ``seed``
+    the surrogate's noise draws (nb211)."""
+    if name not in CURVE_SPACES:
+        raise ValueError(f"unknown curve space {name!r}; valid: {', '.join(CURVE_SPACES)}")
+    return _TASK_BUILDERS[name](name, bench, data_dir, real, seed, eta)
+
+
+def _nb101_task(name, bench, data_dir, real, seed, eta) -> CurveTask:
+    from nar_utils.benchmarks import curves as C
+    from nar_utils.benchmarks import nb101
+
+    view = nb101.LedgerView(nb101.load_nb101(data_dir))
+    return CurveTask(name, C.nb101_schedules(bench=view.bench), view, "cifar10", None,
+                     ("4", "12", "36", "108"), 36, False)
+
+
+def _nb201_task(name, bench, data_dir, real, seed, eta) -> CurveTask:
+    from nar_utils.benchmarks import curves as C
+    from nar_utils.benchmarks import nb201, surrogate
+
+    bench = nb201.load_benchmark(data_dir) if bench is None else bench
+    if name == "schedules":
+        curves, rungs, single = C.nb201_schedules(bench), ("12", "200"), None
+    else:
+        real = C.read_nb201_curves(data_dir) if real is None else real
+        curves = surrogate.nb211(bench, real, seed=seed) if name == "nb211" else real
+        rungs = tuple(str(r) for r in geometric_rungs(curves.num_epochs, eta))
+        single = 20
+    test = np.asarray(bench.column("cifar10", "test-accuracy", "200"))[curves.arch_index]
+    return CurveTask(name, curves, bench, "cifar10-valid", test, rungs, single,
+                     name != "pool")
+
+
+_TASK_BUILDERS = {"nb211": _nb201_task, "pool": _nb201_task, "schedules": _nb201_task,
+                  "nb101": _nb101_task}
+
+
+def curve_searchers(task: CurveTask, eta: int = 3) -> dict[str, Callable[[Any, int], Any]]:
+    """The searchers that run on ``task``: name -> run(ledger, seed). Random search,
+    successive halving and Hyperband everywhere; REA and BOHB on NB201 spaces of per-edge
+    choices; the learning-curve variants (-LCE, -SVR) where there is a low fidelity."""
+    from nar_utils.search.blackbox import random_search, regularized_evolution
+
+    rungs = task.rungs
+    methods: dict[str, Callable[[Any, int], Any]] = {
+        "RS": random_search,
+        "SH": lambda L, s: successive_halving(L, s, eta, rungs),
+        "HB": lambda L, s: hyperband(L, s, eta, rungs)}
+    if task.product_space:
+        methods["REA"] = regularized_evolution
+        methods["BOHB"] = lambda L, s: bohb(L, s, eta, rungs=rungs)
+    if task.single_fidelity is not None:
+        low = task.single_fidelity
+        for kind in EXTRAPOLATORS:
+            methods[f"RS-{kind.upper()}"] = (
+                lambda L, s, k=kind: lce_random_search(L, s, k, low))
+            if task.product_space:
+                methods[f"REA-{kind.upper()}"] = (
+                    lambda L, s, k=kind: lce_regularized_evolution(L, s, k, low))
+    return methods
+
+
+def compare_on_curves(task: CurveTask, methods: Sequence[str], seeds: Sequence[int],
+                      budget: float, progress: bool = False):
+    """Run every method of ``methods`` (names of :func:`curve_searchers`) once per seed
+    under a simulated time budget of ``budget`` seconds. Returns (runs, trajectories): one
+    row per run (final validation and test regret in points, cells started, cells trained
+    fully, share of real values read, wall seconds) and, per run, the best-so-far validation
+    and test regret after each purchase against simulated time."""
+    import time
+
+    import pandas as pd
+
+    available = curve_searchers(task)
+    unknown = [m for m in methods if m not in available]
+    if unknown:
+        raise ValueError(f"methods {unknown} do not run on {task.name!r}; valid: "
+                         f"{', '.join(available)}")
+    val = task.curves.final
+    best_val = float(np.nanmax(val))
+    best_test = None if task.test is None else float(np.nanmax(task.test))
+    rows, curves = [], []
+    for method in methods:
+        for seed in seeds:
+            ledger = task.ledger(max_time=budget)
+            start = time.perf_counter()
+            outcome = available[method](ledger, int(seed))
+            seconds = time.perf_counter() - start
+            chosen = outcome.best_index
+            rows.append({
+                "space": task.name, "method": method, "seed": int(seed),
+                "val_regret": best_val - float(val[chosen]),
+                "test_regret": np.nan if best_test is None else best_test - task.test[chosen],
+                "cells": ledger.num_queries, "trained_fully": len(ledger.known()[0]),
+                "real_read": ledger.real_fraction_read, "time_used": ledger.time_used,
+                "stop_reason": outcome.stop_reason, "seconds": seconds})
+            steps = [s for s in ledger.trajectory if s.best_index >= 0]
+            best = np.array([s.best_index for s in steps], dtype=np.int64)
+            curves.append(pd.DataFrame({
+                "space": task.name, "method": method, "seed": int(seed),
+                "time": [s.time_used for s in steps],
+                "val_regret": best_val - val[best] if len(best) else [],
+                "test_regret": (best_test - task.test[best]) if best_test is not None
+                and len(best) else np.nan}))
+            if progress:
+                print(f"[{task.name}] {method} seed {seed}: val regret "
+                      f"{rows[-1]['val_regret']:.3f} in {seconds:.1f} s", flush=True)
+    return pd.DataFrame(rows), pd.concat(curves, ignore_index=True)

@@ -181,3 +181,26 @@ def test_learning_curve_searchers_refuse_what_they_cannot_use(world, table):
         M.lce_random_search(_ledger(world), 0, "mcmc")
     with pytest.raises(ValueError, match="ending at its label hp '60'"):
         M.hyperband(_ledger(world), 0, rungs=(7, 22))
+
+
+def test_compare_on_curves_reports_regret_from_what_each_search_paid_for(data_dir, table):
+    task = M.curve_task("pool", table, data_dir)
+    assert task.curves.real.all() and not task.product_space
+    assert set(M.curve_searchers(task)) == {"RS", "SH", "HB", "RS-LCE", "RS-SVR"}
+    budget = 20 * task.mean_full_seconds()
+    runs, trajectories = M.compare_on_curves(task, ["RS", "HB"], [0, 1], budget)
+    assert len(runs) == 4 and (runs["time_used"] <= budget).all()
+    assert (runs["real_read"] == 1.0).all()
+    best_val = task.curves.final.max()
+    for (method, seed), run in trajectories.groupby(["method", "seed"]):
+        regrets = run["val_regret"].to_numpy()
+        assert (np.diff(regrets) <= 1e-12).all() and (regrets >= 0).all()
+        assert np.diff(run["time"].to_numpy()).min() >= 0
+        final = runs[(runs["method"] == method) & (runs["seed"] == seed)]
+        assert regrets[-1] == pytest.approx(final["val_regret"].iat[0])
+        assert regrets[-1] == pytest.approx(best_val - task.curves.final[
+            np.flatnonzero(task.curves.final == best_val - regrets[-1])[0]])
+    with pytest.raises(ValueError, match=r"methods \['REA'\] do not run on 'pool'"):
+        M.compare_on_curves(task, ["REA"], [0], budget)
+    with pytest.raises(ValueError, match="unknown curve space 'nb311'"):
+        M.curve_task("nb311", table, data_dir)
