@@ -173,7 +173,7 @@ def part_search(bench, data_dir, args, out):
 def save(args, out: list[dict]) -> None:
     """Write the figures so far, with their provenance, to ``--json`` (if given)."""
     if args.json:
-        record = {"command": vars(args), "rows": out, **records.provenance("cpu")}
+        record = {"arguments": vars(args), "rows": out, **records.provenance("cpu")}
         Path(args.json).write_text(json.dumps(records.to_jsonable(record), indent=1) + "\n")
 
 

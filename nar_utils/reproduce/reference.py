@@ -108,7 +108,7 @@ def environment(run_dir: Path) -> contextlib.AbstractContextManager:
 
 def prepare_run_dir(set_name: str, run_dir: Path, root: Path = REFERENCE_DIR) -> Path:
     """A run folder holding the set's stored records: the chapter that reads the others'
-    records (09) then finds them even when it runs alone."""
+    records (10, results) then finds them even when it runs alone."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     for record in sorted((set_dir(set_name, root) / RECORDS).glob("*.json")):

@@ -289,7 +289,7 @@ def write_key_findings(root: Path = ROOT, output_dir: Path | None = None) -> Pat
     """Write ``book/generated/key_findings.md``, the table of headline numbers the intro page
     opens with, from the run records of this build (``output_dir``, default
     ``book/notebooks/``) and the committed paper-scale ones (``book/records/gpu/``), as
-    chapter 09 reads them (:func:`nar_utils.reproduce.anchors.key_findings`)."""
+    chapter 10 reads them (:func:`nar_utils.reproduce.anchors.key_findings`)."""
     from nar_utils.reproduce import anchors, records
 
     roots = [Path(output_dir) if output_dir else root / "book" / "notebooks",

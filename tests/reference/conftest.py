@@ -3,7 +3,7 @@ made and what is masked: ``nar_utils/reproduce/reference.py``, ``sanitize.cfg``)
 
 Each notebook's kernel starts in the environment of a reference execution: its records go
 to a temporary run folder named after the set and seeded with the set's stored records (so
-that chapter 09 reads the same records whether it runs alone or after the others), and
+that chapter 10 reads the same records whether it runs alone or after the others), and
 torch and LightGBM use ``reference.THREADS`` threads. The ``table`` set needs the NB201
 table: without a data directory its cells are skipped, saying so.
 """

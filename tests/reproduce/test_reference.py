@@ -166,7 +166,7 @@ def test_regenerate_stores_new_and_changed_notebooks_only(tmp_path, monkeypatch)
     assert said == ["[reference] embedded/01_data.ipynb: new",
                     "[reference] embedded/records/01_data.json: new"]
     assert seen_env[0][1] == str(reference.THREADS)
-    assert seen_env[0][0].endswith("/embedded")  # chapter 09 shows the folder's name
+    assert seen_env[0][0].endswith("/embedded")  # chapter 10 shows the folder's name
     first = stored.read_text()
 
     printed["text"] = "tau 0.684 fit 3.4 s\n"  # only the time moved
