@@ -104,6 +104,11 @@ class CurveLedger(Ledger):
         self._trained = np.zeros(len(curves), dtype=np.int64)  # one run: epochs trained
         self._started: set[int] = set()
 
+    @property
+    def seconds_per_epoch(self) -> np.ndarray | None:
+        """(N,) simulated seconds of one epoch of each cell (None: the source has no times)."""
+        return self._bench.seconds_per_epoch
+
     # -- what a cell has shown ---------------------------------------------------------------
     def trained_epochs(self, index: int) -> int:
         """The longest training bought for cell ``index`` (0 if none)."""
@@ -149,7 +154,7 @@ class CurveLedger(Ledger):
 
     # -- charging ----------------------------------------------------------------------------
     def _price(self, index: int, hp: str) -> tuple[float, bool]:
-        per_epoch = self._bench.seconds_per_epoch
+        per_epoch = self.seconds_per_epoch
         epoch = int(hp)
         if self.one_run:
             trained = int(self._trained[index])

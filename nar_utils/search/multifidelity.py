@@ -454,7 +454,7 @@ class CurveTask:
 
     def mean_full_seconds(self) -> float:
         """Mean simulated time of training one cell to the last epoch."""
-        per_epoch = self.ledger()._bench.seconds_per_epoch
+        per_epoch = self.ledger().seconds_per_epoch
         if per_epoch is None:
             raise ValueError(f"{self.name}: the source holds no training times")
         return float(np.mean(per_epoch)) * self.curves.num_epochs
