@@ -8,8 +8,15 @@ Every predictor follows the contract of :class:`Predictor`:
   epoch (neural predictors) or the number of trees (GBDT); it is never trained on.
 * ``predict(archs) -> (N,) float64``: a score, higher = better. Only its order matters.
 * ``rank(archs)`` (indices, best first) and ``top_k(archs, k)``.
-* attributes ``name``, ``seed``, ``device``, ``space``. Same seed, same CPU predictions, bit
-  for bit.
+* attributes ``name``, ``seed``, ``device``, ``space``, ``canonical``. Same seed, same CPU
+  predictions, bit for bit.
+* ``canonical``: None (default) reads every cell as given; an isomorphism convention of the
+  space (NB201: 'function', 'graph', 'nb201', :mod:`nar_utils.spaces.nb201.isomorphism`)
+  replaces each cell, in training and prediction alike, by its class representative
+  (:meth:`nar_utils.spaces.base.SearchSpace.canonical`), so cells that are the same network
+  get the same input and the same prediction. On NB201 with 1000 labels this is worth more
+  than any change of model (``perf/bench_ranking.py``). NB101 cells are unique already and
+  take no convention.
 
 Every predictor reads NAS-Bench-201 cells by default; ``space='nb101'`` makes it read
 NAS-Bench-101 cells instead, given as ``(N, 56)`` packed rows (:func:`nar_utils.spaces.nb101.pack`),
@@ -72,10 +79,11 @@ class Predictor:
     name = "base"
 
     def __init__(self, seed: int = 0, device: str = "cpu",
-                 space: str | SearchSpace = "nb201") -> None:
+                 space: str | SearchSpace = "nb201", canonical: str | None = None) -> None:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"seed must be an int, got {seed!r}")
         self.space = get_space(space)
+        self.canonical = self.space.check_convention(canonical)
         self.seed = int(seed)
         self.device = try_device(device)
         self.fit_seconds: float | None = None
@@ -102,6 +110,10 @@ class Predictor:
         if val_archs is not None:
             val_codes = self.space.batch(val_archs)
             val_y = _check_labels(val_y, len(val_codes), "val_y")
+        if self.canonical is not None:
+            codes = self.space.canonical(codes, self.canonical)
+            val_codes = None if val_codes is None else self.space.canonical(val_codes,
+                                                                            self.canonical)
         start = time.perf_counter()
         self._fit(codes, y, val_codes, val_y)
         self.fit_seconds = time.perf_counter() - start
@@ -112,7 +124,7 @@ class Predictor:
         """``(N,)`` float64 scores, higher = better."""
         if not self._fitted:
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(archs, y) first")
-        codes = self.space.batch(archs)
+        codes = self.space.canonical(self.space.batch(archs), self.canonical)
         return np.asarray(self._predict(codes), dtype=np.float64).reshape(len(codes))
 
     def rank(self, archs) -> np.ndarray:
@@ -124,8 +136,9 @@ class Predictor:
         return metrics.top_k_indices(self.predict(archs), k)
 
     def __repr__(self) -> str:
+        canonical = "" if self.canonical is None else f", canonical={self.canonical!r}"
         return (f"{type(self).__name__}(seed={self.seed}, device={self.device!r}, "
-                f"space={self.space.name!r})")
+                f"space={self.space.name!r}{canonical})")
 
 
 

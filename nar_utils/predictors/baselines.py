@@ -93,8 +93,8 @@ class _TorchPredictor(Predictor):
 
     def __init__(self, seed: int = 0, device: str = "cpu", *, space: str | SearchSpace = "nb201",
                  num_epochs: int = 100, batch_size: int = 64, lr: float = 1e-3,
-                 weight_decay: float = 1e-4) -> None:
-        super().__init__(seed=seed, device=device, space=space)
+                 weight_decay: float = 1e-4, canonical: str | None = None) -> None:
+        super().__init__(seed=seed, device=device, space=space, canonical=canonical)
         self.num_epochs, self.batch_size = num_epochs, batch_size
         self.lr, self.weight_decay = lr, weight_decay
         self.module: nn.Module | None = None
@@ -141,9 +141,11 @@ class MLPPredictor(_TorchPredictor):
 
     def __init__(self, seed: int = 0, device: str = "cpu", *, space: str | SearchSpace = "nb201",
                  hidden: tuple[int, ...] = (128, 128, 128), num_epochs: int = 150,
-                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4) -> None:
+                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4,
+                 canonical: str | None = None) -> None:
         super().__init__(seed, device, space=space, num_epochs=num_epochs,
-                         batch_size=batch_size, lr=lr, weight_decay=weight_decay)
+                         batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                         canonical=canonical)
         self.hidden = tuple(hidden)
 
     def _inputs(self, codes):
@@ -190,10 +192,11 @@ class ReNASPredictor(_DatasetPredictor):
     def __init__(self, dataset: str = "cifar10-valid", seed: int = 0, device: str = "cpu", *,
                  space: str | SearchSpace = "nb201", hidden: int = 32, num_epochs: int = 60,
                  batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4,
-                 faithful_features: bool = False) -> None:
+                 faithful_features: bool = False, canonical: str | None = None) -> None:
         super().__init__(dataset, seed, device, space=space,
                          faithful_features=faithful_features, num_epochs=num_epochs,
-                         batch_size=batch_size, lr=lr, weight_decay=weight_decay)
+                         batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                         canonical=canonical)
         self.hidden = hidden
 
     def _build(self, inputs):
@@ -237,9 +240,11 @@ class GCNPredictor(_TorchPredictor):
 
     def __init__(self, seed: int = 0, device: str = "cpu", *, space: str | SearchSpace = "nb201",
                  hidden: int = 128, n_layers: int = 4, num_epochs: int = 100,
-                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4) -> None:
+                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4,
+                 canonical: str | None = None) -> None:
         super().__init__(seed, device, space=space, num_epochs=num_epochs,
-                         batch_size=batch_size, lr=lr, weight_decay=weight_decay)
+                         batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                         canonical=canonical)
         self.hidden, self.n_layers = hidden, n_layers
 
     def _inputs(self, codes):
@@ -263,8 +268,9 @@ class GBDTPredictor(Predictor):
     def __init__(self, seed: int = 0, device: str = "cpu", *, space: str | SearchSpace = "nb201",
                  n_estimators: int = 1000, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 5, subsample: float = 0.8,
-                 colsample_bytree: float = 0.8, early_stopping_rounds: int = 100) -> None:
-        super().__init__(seed=seed, device=device, space=space)
+                 colsample_bytree: float = 0.8, early_stopping_rounds: int = 100,
+                 canonical: str | None = None) -> None:
+        super().__init__(seed=seed, device=device, space=space, canonical=canonical)
         self.n_estimators = n_estimators
         self.params = dict(objective="regression", learning_rate=learning_rate,
                            num_leaves=num_leaves, min_data_in_leaf=min_child_samples,

@@ -86,8 +86,8 @@ class BRPPredictor(Predictor):
     def __init__(self, seed: int = 0, device: str = "cpu", *, space: str | SearchSpace = "nb201",
                  hidden: int = 600, n_layers: int = 4, num_epochs: int = 250,
                  batch_size: int = 64, lr: float = 3.5e-4, weight_decay: float = 5e-4,
-                 num_references: int = 64) -> None:
-        super().__init__(seed=seed, device=device, space=space)
+                 num_references: int = 64, canonical: str | None = None) -> None:
+        super().__init__(seed=seed, device=device, space=space, canonical=canonical)
         self.hidden = check_positive_int("hidden", hidden)
         self.n_layers = check_positive_int("n_layers", n_layers)
         self.num_epochs = check_positive_int("num_epochs", num_epochs)

@@ -140,6 +140,26 @@ class SearchSpace(ABC):
             "one-edge mutation; use a method that samples the benchmark's cells (random "
             "search, predictor-guided random search, the tier sampler)")
 
+    #: Conventions :meth:`canonical` accepts (empty: the space's cells are unique already).
+    canonical_conventions: tuple[str, ...] = ()
+
+    def check_convention(self, convention: str | None) -> str | None:
+        """``convention`` when the space has it (or it is None), else a ValueError naming
+        the conventions it has."""
+        if convention is not None and convention not in self.canonical_conventions:
+            held = ", ".join(self.canonical_conventions) or "none: its cells are unique"
+            raise ValueError(f"search space {self.name!r} has no isomorphism convention "
+                             f"{quote(convention)}; it has {held}")
+        return convention
+
+    def canonical(self, batch: np.ndarray, convention: str | None = None) -> np.ndarray:
+        """Each cell replaced by one fixed member of its isomorphism class, so that cells
+        that are the same network give the same input to an encoding; ``None`` returns
+        ``batch``. The base space's cells are unique already (an NB101 cell is its pruned
+        graph, named by its hash), so it has no convention."""
+        self.check_convention(convention)
+        return batch
+
     # -- encodings --------------------------------------------------------------------------
     @abstractmethod
     def onehot(self, batch: np.ndarray) -> np.ndarray:
@@ -163,6 +183,11 @@ class SearchSpace(ABC):
     @abstractmethod
     def feature_shape(self) -> tuple[int, int, int]:
         """Shape of one cell's feature tensor: (channels, height, width)."""
+
+    def op_channels(self, batch: np.ndarray) -> np.ndarray:
+        """One-hot op channels ``(N, K, H, W)`` shaped like the feature tensor's patches, one
+        channel per op (see the space's ``encoding.op_channels``)."""
+        return self.module("encoding").op_channels(batch)
 
     def graph_encoding(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(adjacency, node_ops)`` of the graph a GCN reads."""

@@ -225,3 +225,53 @@ def test_faithful_training_reproduces_the_authors_memory_handling():
     with pytest.raises(ValueError, match="unknown ranking score"):
         train.train_nar(x_train, y_train, model_config=model_config,
                         train_config=train_config, score="tier")
+
+
+def test_decoder_off_trains_the_auxiliary_head_alone():
+    (x_train, y_train), (x_test, y_test) = synthetic_split()
+    model_config, train_config = tiny_configs(tier_weight=0.0)
+    result = train.train_nar(x_train, y_train, val_features=x_test[:64], val_y=y_test[:64],
+                             model_config=model_config, train_config=train_config, seed=3)
+    assert all(log["tier_loss"] == 0.0 for log in result.history)
+    # The decoder and tier head got no gradient: they keep their initial weights.
+    with torch.random.fork_rng():
+        torch.manual_seed(3)
+        initial = NAR(model_config)
+    for name, value in result.model.state_dict().items():
+        if name.startswith(("decoder.", "tier_head.")):
+            torch.testing.assert_close(value, initial.state_dict()[name])
+    out = train.predict_nar(result.model, x_test[64:], decode=False)
+    np.testing.assert_allclose(out["tier_probs"], 1 / model_config.n_tiers)
+    assert metrics.kendall_tau(y_test[64:], out["aux"]) > 0.4
+    with pytest.raises(ValueError, match="both 0: nothing to train"):
+        train.TrainConfig(aux_weight=0, tier_weight=0)
+    with pytest.raises(ValueError, match="tier_weight must be a number >= 0"):
+        train.TrainConfig(tier_weight=-1)
+
+
+def test_tier_stage_fits_the_decoder_on_a_fixed_encoder():
+    (x_train, y_train), (x_test, y_test) = synthetic_split()
+    ranked = train.train_nar(x_train, y_train, model_config=tiny_configs()[0],
+                             train_config=tiny_configs(tier_weight=0.0)[1], seed=3)
+    model_config, train_config = tiny_configs(tier_weight=0.0, tier_epochs=6, tier_lr=3e-3)
+    staged = train.train_nar(x_train, y_train, model_config=model_config,
+                             train_config=train_config, seed=3)
+    # The ranking stage is the same run: identical encoder and auxiliary head, and the
+    # decoder side is the only part the stage changed.
+    initial = dict(ranked.model.state_dict())
+    changed = {name for name, value in staged.model.state_dict().items()
+               if not torch.equal(value, initial[name])}
+    assert changed and all(name.startswith(("tier_proj.", "decoder", "tier_head.", "tiers."))
+                           for name in changed)
+    stage = [log for log in staged.history if log.get("stage") == "tiers"]
+    assert len(stage) == 6 and stage[0]["epoch"] == 9
+    assert {"tier_loss", "train_tier_accuracy"} <= set(stage[0])
+    np.testing.assert_array_equal(train.predict_nar(staged.model, x_test)["aux"],
+                                  train.predict_nar(ranked.model, x_test)["aux"])
+    # The tier memory holds the exact mean encoding of each training tier.
+    with torch.no_grad():
+        encoded = staged.model.encode(torch.as_tensor(x_train))
+    tiers = metrics.tiers_from_scores(y_train, model_config.n_tiers)
+    torch.testing.assert_close(staged.model.tiers.embedding[0], encoded[tiers == 0].mean(0))
+    with pytest.raises(ValueError, match="tier_epochs must be an int >= 0"):
+        train.TrainConfig(tier_epochs=-2)

@@ -15,6 +15,7 @@ TINY_NAR = dict(n_layers=1, d_model=16, n_heads=2, d_ff=32, d_tier_hidden=16,
 #: Small but real training runs, a second or so each on one core.
 TINY = {
     "nar": TINY_NAR,
+    "narc": {**TINY_NAR, "ensemble": 2, "tier_epochs": 2},
     "mlp": dict(num_epochs=40, hidden=(64, 64)),
     "gbdt": dict(n_estimators=150),
     "renas": dict(num_epochs=15, hidden=16),
@@ -86,7 +87,7 @@ def test_fit_checks_its_input(task):
 
 
 def test_make_predictor_lists_valid_names():
-    with pytest.raises(ValueError, match="valid: nar, mlp, gbdt, renas, gcn, brp"):
+    with pytest.raises(ValueError, match="valid: nar, narc, mlp, gbdt, renas, gcn, brp"):
         predictors.make_predictor("xgboost")
     with pytest.raises(ValueError, match="unknown dataset"):
         predictors.make_predictor("nar", dataset="cifar-10")
@@ -156,6 +157,23 @@ def test_nar_learns_real_nb201_rankings(table):
     np.testing.assert_array_equal(details["score"], details["aux"])  # the default score
 
 
+def test_narc_ranks_real_nb201_cells_and_sorts_them_into_tiers(table):
+    """NAR-C, shortened (one model, 30 epochs), on 500 real NB201 labels: it ranks 2000
+    held-out cells, and its tier stage sorts them into quintiles well above chance."""
+    y = table.column("cifar10-valid", "valid-accuracy", hp="200")
+    train_idx, val_idx, test_idx = predictors.split_indices(len(y), 500, 100, seed=0)
+    codes = table.op_codes
+    predictor = predictors.make_predictor("narc", seed=0, ensemble=1, num_epochs=30)
+    assert (predictor.canonical, predictor.op_onehot) == ("function", True)
+    predictor.fit(codes[train_idx], y[train_idx], val_archs=codes[val_idx], val_y=y[val_idx])
+    test = test_idx[:2000]
+    result = predictors.evaluate(predictor, codes[test], y[test])
+    assert result["tau"] > 0.6, result
+    tiers = predictor.predict_tiers(codes[test])
+    accuracy = metrics.tier_accuracy(metrics.tiers_from_scores(y[test]), tiers)
+    assert accuracy > 0.4, accuracy
+
+
 def test_nar_predict_tiers_are_the_most_probable_tier():
     rng = np.random.default_rng(0)
     codes = rng.integers(0, 5, size=(96, 6))
@@ -167,3 +185,67 @@ def test_nar_predict_tiers_are_the_most_probable_tier():
     tiers = nar.predict_tiers(codes)
     assert tiers.shape == (96,) and tiers.min() >= 0 and tiers.max() < 5
     np.testing.assert_array_equal(tiers, nar.predict_details(codes)["tier_probs"].argmax(1))
+
+
+@pytest.mark.parametrize("name", ["gbdt", "nar"])
+def test_canonical_inputs_give_isomorphic_cells_one_prediction(name, task):
+    (train_codes, train_y), (test_codes, _) = task
+    predictor = predictors.make_predictor(name, dataset="cifar10-valid", canonical="function",
+                                          **TINY[name])
+    assert predictor.canonical == "function" and "canonical='function'" in repr(predictor)
+    predictor.fit(train_codes, train_y)
+    # Three cells that compute the same function: the edges into node 1 and 2 differ only
+    # where node 2 never reaches the output.
+    same = ["|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|",
+            "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|nor_conv_3x3~0|none~1|none~2|",
+            "|skip_connect~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|"]
+    from nar_utils.spaces.nb201 import isomorphism
+
+    assert len(set(isomorphism.class_ids(same, "function"))) == 1
+    scores = predictor.predict(same)
+    assert scores[0] == scores[1] == scores[2]
+    # The plain predictor tells them apart (it reads the dead edges' ops).
+    plain = predictors.make_predictor(name, dataset="cifar10-valid", **TINY[name])
+    assert len(set(plain.fit(train_codes, train_y).predict(same))) > 1
+    if name == "nar":  # the tier read-out goes through the same canonical inputs
+        tiers = predictor.predict_tiers(same)
+        assert tiers[0] == tiers[1] == tiers[2]
+
+
+def test_canonical_conventions_are_checked_per_space():
+    with pytest.raises(ValueError, match="no isomorphism convention 'graphs'; it has nb201, "
+                                         "function, graph"):
+        predictors.make_predictor("gbdt", canonical="graphs")
+    with pytest.raises(ValueError, match="'nb101' has no isomorphism convention 'function'; "
+                                         "it has none: its cells are unique"):
+        predictors.make_predictor("gbdt", space="nb101", canonical="function")
+    space = nar.spaces.get_space("nb201")
+    codes = nb201.all_op_codes().astype(np.int64)
+    canonical = space.canonical(codes, "function")
+    assert len(np.unique(canonical, axis=0)) == 4930  # the 'function' classes
+    np.testing.assert_array_equal(space.canonical(canonical, "function"), canonical)
+    assert space.canonical(codes, None) is codes
+
+
+@pytest.mark.parametrize("space, archs, shape", [
+    ("nb201", ["|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|none~2|"],
+     (1, 36, 4, 4)),
+    ("nb101", None, (1, 23, 7, 7)),
+])
+def test_one_hot_op_channels_come_before_the_feature_tensor(space, archs, shape):
+    if archs is None:  # a 3-vertex NB101 cell: input -> conv3x3 -> output
+        archs = nar.spaces.nb101.pack_strings(["010|001|000"], ["-1,0,-2"])
+    dataset = "cifar10-valid" if space == "nb201" else "cifar10"
+    plain = predictors.make_predictor("nar", space=space, dataset=dataset)
+    onehot = predictors.make_predictor("nar", space=space, dataset=dataset, op_onehot=True)
+    features = onehot.features(archs)
+    assert features.shape == shape and onehot.model_config.n_patches == shape[1]
+    k = shape[1] - plain.model_config.n_patches
+    np.testing.assert_array_equal(features[:, k:], plain.features(archs))
+    channels = features[0, :k]
+    assert set(np.unique(channels)) <= {0.0, 1.0}
+    if space == "nb201":  # one op per edge: the channels sum to the upper triangle
+        np.testing.assert_array_equal(channels.sum(axis=0), np.triu(np.ones((4, 4)), 1))
+        assert channels[3, 0, 1] == 1 and channels[1, 0, 2] == 1 and channels[0, 1, 2] == 1
+    else:  # edge 0 -> 1 feeds the conv3x3, edge 1 -> 2 the output
+        assert channels[0, 0, 1] == 1 and channels[3, 1, 2] == 1 and channels.sum() == 2

@@ -203,7 +203,7 @@ class NAR(nn.Module):
         return logits
 
     def forward(self, features: torch.Tensor, tier_labels: torch.Tensor | None = None,
-                tiers: TierMemory | None = None) -> NAROutput:
+                tiers: TierMemory | None = None, decode: bool = True) -> NAROutput:
         """Run NAR on ``(B, C, H, W)`` features.
 
         Args:
@@ -213,11 +213,16 @@ class NAR(nn.Module):
                 never queries with its own outputs); in eval mode they are ignored.
             tiers: a tier memory to query instead of the model's own (e.g. a fresh one);
                 it is never updated here.
+            decode: run the decoder; ``False`` returns all-zero tier logits (uniform tier
+                probabilities) at the cost of the encoder and auxiliary head alone.
         """
         encoded = self.encode(features)
         memory = self.tiers if tiers is None else tiers
-        # A copy: the memory may be updated in place below, after the graph has used it.
-        logits = self.decode_tiers(encoded, memory.embedding.clone())
+        if decode:
+            # A copy: the memory may be updated in place below, after the graph has used it.
+            logits = self.decode_tiers(encoded, memory.embedding.clone())
+        else:
+            logits = encoded.new_zeros(len(encoded), self.config.n_tiers)
         score = self.aux_head(encoded.flatten(1)).squeeze(1)
         if self.training and tier_labels is not None:
             self.tiers.update(encoded, tier_labels)

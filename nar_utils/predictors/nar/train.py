@@ -81,6 +81,9 @@ class TrainConfig:
     eps: float = 1e-9
     weight_decay: float = 1e-2
     aux_weight: float = 1.0  # lambda: weight of the ranking loss on the auxiliary score
+    tier_weight: float = 1.0  # weight of the tier cross-entropy; 0 = decoder off (aux alone)
+    tier_epochs: int = 0  # epochs of a tier stage after training (see train_nar); 0 = none
+    tier_lr: float = 1e-3  # learning rate of that stage (AdamW, constant)
     drop_last: bool = True  # drop each epoch's last partial batch (when there is a full one)
     select_best: bool = True  # with validation data: keep the best validation epoch's weights
     eval_batch_size: int = 512  # batch size for validation and prediction (no effect on values)
@@ -92,6 +95,16 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
         if self.batch_size < 2:
             raise ValueError("TrainConfig.batch_size must be >= 2 (the ranking loss uses pairs)")
+        if isinstance(self.tier_epochs, bool) or not isinstance(self.tier_epochs, int) \
+                or self.tier_epochs < 0:
+            raise ValueError(f"TrainConfig.tier_epochs must be an int >= 0, got "
+                             f"{self.tier_epochs!r}")
+        for name in ("aux_weight", "tier_weight", "tier_lr"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"TrainConfig.{name} must be a number >= 0, got {value!r}")
+        if self.aux_weight == 0 and self.tier_weight == 0:
+            raise ValueError("TrainConfig.aux_weight and tier_weight are both 0: nothing to train")
         self.betas = tuple(float(b) for b in self.betas)
 
     @classmethod
@@ -204,13 +217,15 @@ def _batches(n: int, batch_size: int, drop_last: bool, generator: torch.Generato
 
 @torch.no_grad()
 def predict_nar(model: NAR, features, *, faithful: bool = False, batch_size: int = 512,
-                faithful_batch_size: int = 128) -> dict[str, np.ndarray]:
+                faithful_batch_size: int = 128, decode: bool = True) -> dict[str, np.ndarray]:
     """NAR's outputs for many architectures: ``{'tier_probs' (N, T), 'aux' (N,)}``.
 
     Default: every batch queries the model's saved tier memory, so an architecture's outputs
     do not depend on the others (``batch_size`` only trades memory for speed).
     ``faithful=True``: the authors' inference, a fresh zero tier memory updated after each
     batch of ``faithful_batch_size`` with the *predicted* tiers (outputs depend on order).
+    ``decode=False`` skips the decoder (for a model trained with ``tier_weight=0`` and no
+    tier stage): the tier probabilities are uniform.
     """
     features = _as_tensor(features)
     device = next(model.parameters()).device
@@ -224,7 +239,7 @@ def predict_nar(model: NAR, features, *, faithful: bool = False, batch_size: int
     probs, aux = [], []
     try:
         for index in _batches(len(features), batch_size, drop_last=False, generator=None):
-            out = model(features[index].to(device), tiers=memory)
+            out = model(features[index].to(device), tiers=memory, decode=decode)
             batch_probs = torch.softmax(out.tier_logits, dim=1)
             if memory is not None:
                 memory.update(out.encoded, batch_probs.argmax(dim=1))
@@ -238,7 +253,8 @@ def predict_nar(model: NAR, features, *, faithful: bool = False, batch_size: int
 
 @torch.no_grad()
 def _validate(model: NAR, val_features: torch.Tensor, val_y: np.ndarray, val_tiers: np.ndarray,
-              *, faithful: bool, score: str, batch_size: int) -> dict[str, float]:
+              *, faithful: bool, score: str, batch_size: int, decode: bool = True
+              ) -> dict[str, float]:
     """Validation metrics; the tier memory used follows the table in the module docstring."""
     device = next(model.parameters()).device
     model.eval()
@@ -249,7 +265,7 @@ def _validate(model: NAR, val_features: torch.Tensor, val_y: np.ndarray, val_tie
         batch_size = 128  # the authors' validation batch
     probs, aux = [], []
     for index in _batches(len(val_features), batch_size, drop_last=False, generator=None):
-        out = model(val_features[index].to(device), tiers=memory)
+        out = model(val_features[index].to(device), tiers=memory, decode=decode)
         if memory is not None:  # the authors' leak: true validation tiers feed the memory
             memory.update(out.encoded, torch.as_tensor(val_tiers[index.numpy()], device=device))
         probs.append(torch.softmax(out.tier_logits, dim=1).cpu())
@@ -321,6 +337,8 @@ def train_nar(features, y, *, val_features=None, val_y=None,
         result = TrainResult(model=model)
         best_value, best_state = -np.inf, None
         step = 0
+        # tier_weight 0: the decoder gets no gradient, so training skips it (a T-fold saving)
+        decoding = train_config.tier_weight > 0
         epochs = range(train_config.num_epochs)
         if progress:
             from tqdm import tqdm
@@ -338,10 +356,14 @@ def train_nar(features, y, *, val_features=None, val_y=None,
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 batch_tiers = tiers[index].to(device)
-                out = model(features[index].to(device), tier_labels=batch_tiers)
-                tier_loss = F.cross_entropy(out.tier_logits, batch_tiers)
+                out = model(features[index].to(device), tier_labels=batch_tiers,
+                            decode=decoding)
                 rank_loss = pairwise_ranking_loss(out.score, targets[index].to(device))
-                loss = tier_loss + train_config.aux_weight * rank_loss
+                loss = train_config.aux_weight * rank_loss
+                tier_loss = torch.zeros(())
+                if decoding:
+                    tier_loss = F.cross_entropy(out.tier_logits, batch_tiers)
+                    loss = loss + train_config.tier_weight * tier_loss
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -350,17 +372,67 @@ def train_nar(features, y, *, val_features=None, val_y=None,
                    "tier_loss": sums[1] / len(batches), "rank_loss": sums[2] / len(batches)}
             if validating:
                 log.update(_validate(model, val_features, val_y, val_tiers, faithful=faithful,
-                                     score=score, batch_size=train_config.eval_batch_size))
-                value = log["val_tier_accuracy" if faithful else "val_tau"]
+                                     score=score, batch_size=train_config.eval_batch_size,
+                                     decode=decoding))
+                value = log["val_tier_accuracy" if faithful and decoding else "val_tau"]
                 if train_config.select_best and value > best_value:
                     best_value, result.best_epoch = value, epoch + 1
                     best_state = copy.deepcopy(model.state_dict())
             result.history.append(log)
         if best_state is not None:
             model.load_state_dict(best_state)
+        if train_config.tier_epochs:
+            result.history += _tier_stage(model, features, tiers, train_config, generator,
+                                          device, first_epoch=len(result.history) + 1)
     model.eval()
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _tier_stage(model: NAR, features: torch.Tensor, tiers: torch.Tensor,
+                train_config: TrainConfig, generator: torch.Generator, device: str,
+                first_epoch: int) -> list[dict[str, float]]:
+    """Fit the tier decoder on the trained encoder, which stays as it is.
+
+    The encoder outputs of every training architecture are computed once (eval mode); the
+    tier memory becomes their exact mean per tier; then only the decoder side (tier
+    projection, decoder, tier head) learns the tiers by cross-entropy for
+    ``tier_epochs`` epochs of AdamW at the constant rate ``tier_lr``. The ranking the
+    encoder and auxiliary head learnt is untouched, and the decoder, T times the encoder's
+    cost per architecture, runs forward and backward only here.
+    """
+    model.eval()
+    with torch.no_grad():
+        encoded = torch.cat([model.encode(features[index].to(device)) for index in
+                             _batches(len(features), train_config.eval_batch_size, False,
+                                      None)])
+        model.tiers.reset(zero_embeddings=True)
+        model.tiers.update(encoded, tiers.to(device))
+    decoder_side = ("tier_proj.", "decoder.", "tier_head.", "decoder_input_norm.")
+    params = [p for name, p in model.named_parameters() if name.startswith(decoder_side)]
+    optimizer = torch.optim.AdamW(params, lr=train_config.tier_lr,
+                                  weight_decay=train_config.weight_decay)
+    memory = model.tiers.embedding.clone()
+    model.train()
+    history = []
+    for epoch in range(train_config.tier_epochs):
+        batches = _batches(len(encoded), train_config.batch_size, train_config.drop_last,
+                           generator)
+        total, correct = 0.0, 0
+        for index in batches:
+            index = index.to(device)
+            logits = model.decode_tiers(encoded[index], memory)
+            loss = F.cross_entropy(logits, tiers.to(device)[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+            correct += int((logits.argmax(dim=1) == tiers.to(device)[index]).sum())
+        history.append({"epoch": first_epoch + epoch, "stage": "tiers",
+                        "tier_loss": total / len(batches),
+                        "train_tier_accuracy": correct / sum(len(b) for b in batches)})
+    model.eval()
+    return history
 
 
 def save_checkpoint(path: str | os.PathLike, model: NAR, *,

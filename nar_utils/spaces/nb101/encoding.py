@@ -33,6 +33,8 @@ V = nb101.MAX_VERTICES
 NUM_MODULES = 9
 #: Channels of the feature tensor: the op-type matrix, then (FLOPs, params) per module.
 NUM_CHANNELS = 1 + 2 * NUM_MODULES
+#: Channels of :func:`op_channels`: conv3x3, conv1x1, maxpool3x3, output.
+NUM_OP_CHANNELS = 4
 #: Reference values of the default log scaling: a little above the largest single-vertex
 #: cost of any NB101 network (a 3x3 convolution of 512 channels on 8x8 with its input
 #: projection: about 3.4e8 FLOPs and 2.6e6 parameters), so that encoded costs lie in [0, 1).
@@ -171,6 +173,17 @@ def feature_tensor(packed, faithful: bool = False, chunk_size: int = 16384) -> n
         out[start:stop] = feature_tensor_from_cellinfo(packed[start:stop], flops, params,
                                                        faithful=faithful)
     return out
+
+
+def op_channels(packed) -> np.ndarray:
+    """``(N, 4, 7, 7)`` float32 one-hot op channels: channel ``k`` holds 1 at ``[i, j]`` where
+    edge i -> j exists and vertex j is conv3x3, conv1x1, maxpool3x3 or the output (k = 0..3),
+    the NB101 counterpart of :func:`nar_utils.spaces.nb201.encoding.op_channels` (ops sit on
+    vertices here, so an edge carries the op of the vertex it feeds, as in channel 0)."""
+    adjacency, labels = unpack(packed)
+    kinds = (nb101.CONV3X3, nb101.CONV1X1, nb101.MAXPOOL3X3, nb101.OUTPUT)
+    out = np.stack([adjacency * (labels == kind)[:, None, :] for kind in kinds], axis=1)
+    return out.astype(np.float32)
 
 
 def adjacency_onehot(packed) -> np.ndarray:

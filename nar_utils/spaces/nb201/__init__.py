@@ -107,6 +107,20 @@ class NB201Space(SearchSpace):
         child[edge] = others[int(rng.integers(len(others)))]
         return child
 
+    canonical_conventions = ("nb201", "function", "graph")
+
+    def canonical(self, batch: np.ndarray, convention: str | None = "function") -> np.ndarray:
+        """Each cell replaced by its class's representative (the class's first cell by space
+        index, :func:`.isomorphism.class_representatives`) under ``convention`` ('function'
+        by default: cells that compute the same expression of the input; see
+        :mod:`.isomorphism`). ``None`` returns ``batch`` unchanged."""
+        if self.check_convention(convention) is None:
+            return batch
+        from nar_utils.spaces.nb201 import isomorphism
+
+        reps = isomorphism.class_representatives(convention)
+        return reps[isomorphism.class_ids(batch, convention)].astype(np.int64)
+
     def onehot(self, batch: np.ndarray) -> np.ndarray:
         from nar_utils.spaces.nb201 import encoding
 

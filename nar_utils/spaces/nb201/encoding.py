@@ -37,6 +37,8 @@ NUM_NODES = space.NUM_NODES
 NUM_CELLS = 15
 #: Channels of the feature tensor: the op-type matrix, then (FLOPs, params) per cell.
 NUM_CHANNELS = 1 + 2 * NUM_CELLS
+#: Channels of :func:`op_channels`: one per op.
+NUM_OP_CHANNELS = space.NUM_OPS
 #: Reference values of the default log scaling of FLOPs and params (see
 #: :func:`feature_tensor_from_cellinfo`): a little above the largest single-operation cost in
 #: any NB201 cell (a 3x3 convolution: about 2.4 MFLOPs at 16 channels on 32x32 inputs, about
@@ -180,6 +182,23 @@ def feature_tensor_from_cellinfo(op_codes, flops, params, faithful: bool = False
     tensor[:, 1::2, _EDGE_SRC, _EDGE_DST] = flops_values
     tensor[:, 2::2, _EDGE_SRC, _EDGE_DST] = params_values
     return tensor
+
+
+def op_channels(archs) -> np.ndarray:
+    """``(N, 5, 4, 4)`` float32 one-hot op channels: channel ``k`` holds 1 at ``[src, dst]``
+    where edge src->dst carries op ``k`` (OPS order), 0 elsewhere.
+
+    An alternative to the single op-type channel of :func:`feature_tensor` for a model that
+    reads channels as tokens (NAR): each op gets a token of its own, whose 4x4 patch is the
+    cell's graph of that op, so attention can relate ops to one another instead of decoding
+    all six edges from one patch. ``NARPredictor(op_onehot=True)`` puts these before the
+    feature tensor's 31 channels.
+    """
+    codes = _as_op_codes(archs)
+    out = np.zeros((len(codes), space.NUM_OPS, NUM_NODES, NUM_NODES), dtype=np.float32)
+    for op in range(space.NUM_OPS):
+        out[:, op, _EDGE_SRC, _EDGE_DST] = codes == op
+    return out
 
 
 def feature_tensor(archs, dataset: str, faithful: bool = False) -> np.ndarray:

@@ -1,0 +1,180 @@
+"""Ranking comparisons on identical splits: the rankers of the book's tables and NAR's ablations.
+
+A :class:`RankerSpec` names one ranker as the tables show it: a predictor of the registry with
+its options, and optionally training data augmented with isomorphic cells. :data:`RANKERS`
+holds the rows of the main table (NAR as the authors' code runs it, the book's NAR, NAR-C
+and the baselines, with the GBDT also on canonical cells, since canonical inputs help every
+model); :data:`ABLATIONS` changes one component of the book's NAR at a time, then adds them
+up to NAR-C.
+
+:func:`ranking_task` loads what a protocol (:mod:`nar_utils.predictors.protocols`) needs,
+:func:`run_ranker` fits one ranker on one split and scores it, and :func:`summarise` turns
+rows into mean / std per dataset and ranker with the ratio to the best baseline. Every ranker
+of a (dataset, seed, size) sees the same training, validation and scored cells.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nar_utils.predictors.protocols import RankingProtocol, get_protocol, score
+from nar_utils.predictors.registry import make_predictor
+
+
+@dataclass(frozen=True)
+class RankerSpec:
+    """One ranker as a table row: ``predictor`` (a registry name) with ``options``;
+    ``augment`` (an NB201 isomorphism convention) adds up to three equivalent cells per
+    training cell, with its label (:func:`nar_utils.spaces.nb201.isomorphism.augment`);
+    ``role``: 'nar' (a NAR-family ranker) or 'baseline'."""
+
+    label: str
+    predictor: str
+    options: dict[str, Any] = field(default_factory=dict)
+    augment: str | None = None
+    role: str = "nar"
+
+
+
+#: Rows of the main table.
+RANKERS: dict[str, RankerSpec] = {spec.label: spec for spec in (
+    RankerSpec("NAR (authors' handling)", "nar", dict(faithful=True, faithful_features=True)),
+    RankerSpec("NAR", "nar"),
+    RankerSpec("NAR-C", "narc"),
+    RankerSpec("GBDT", "gbdt", role="baseline"),
+    RankerSpec("GBDT (canonical)", "gbdt", dict(canonical="function"), role="baseline"),
+    RankerSpec("MLP", "mlp", role="baseline"),
+    RankerSpec("ReNAS", "renas", role="baseline"),
+    RankerSpec("GCN", "gcn", role="baseline"),
+)}
+
+#: One component of the book's NAR changed at a time ('cpu' preset unless said).
+ABLATIONS: dict[str, RankerSpec] = {spec.label: spec for spec in (
+    RankerSpec("NAR", "nar"),
+    RankerSpec("authors' tier memory and raw features", "nar",
+               dict(faithful=True, faithful_features=True)),
+    RankerSpec("3 tiers", "nar", dict(n_tiers=3)),
+    RankerSpec("10 tiers", "nar", dict(n_tiers=10)),
+    RankerSpec("score: tier head (expected tier)", "nar", dict(score="expected_tier")),
+    RankerSpec("decoder off (auxiliary head alone)", "nar", dict(tier_weight=0.0)),
+    RankerSpec("aux weight 0.3", "nar", dict(aux_weight=0.3)),
+    RankerSpec("aux weight 3", "nar", dict(aux_weight=3.0)),
+    RankerSpec("raw feature values", "nar", dict(faithful_features=True)),
+    RankerSpec("learning rate x0.5", "nar", dict(lr_mul=0.07)),
+    RankerSpec("learning rate x2", "nar", dict(lr_mul=0.28)),
+    RankerSpec("100 epochs, batch 128", "nar", dict(num_epochs=100, batch_size=128)),
+    RankerSpec("isomorphic augmentation (nb201, +3 per cell)", "nar", augment="nb201"),
+    RankerSpec("canonical cells (function)", "nar", dict(canonical="function")),
+    RankerSpec("ensemble of 5", "nar", dict(ensemble=5)),
+    RankerSpec("one-hot op channels", "nar", dict(op_onehot=True)),
+    RankerSpec("NAR-C", "narc"),
+    RankerSpec("NAR-C, one model", "narc", dict(ensemble=1)),
+    RankerSpec("NAR-C, raw cells", "narc", dict(canonical=None)),
+    RankerSpec("NAR-C, no op channels", "narc", dict(op_onehot=False)),
+)}
+
+
+@dataclass
+class RankingTask:
+    """What one protocol reads on one dataset: cells, learned label, scored target."""
+
+    protocol: RankingProtocol
+    dataset: str  # the feature tensor's dataset (and the label's on the 'nar' protocol)
+    space: str
+    archs: np.ndarray
+    label: np.ndarray
+    target: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.archs)
+
+
+def ranking_task(protocol: str | RankingProtocol, dataset: str = "cifar10-valid",
+                 data_dir=None) -> RankingTask:
+    """Load the cells and labels of ``protocol`` (a name or object) on ``dataset``.
+
+    The 'nar' protocol learns and scores ``dataset``'s 200-epoch validation accuracy; the
+    PINAT NB201 protocol learns cifar10-valid's and scores CIFAR-10's test accuracy
+    (``dataset`` must be 'cifar10-valid'); the NB101 protocols read the 30k subset
+    (``dataset`` 'cifar10').
+    """
+    protocol = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    if protocol.space == "nb101":
+        from nar_utils.benchmarks import nb101
+
+        view = nb101.LedgerView(nb101.load_nb101(data_dir))
+        label = view.column("cifar10", protocol.label_metric, "108")
+        target = view.column("cifar10", protocol.target_metric, "108")
+        return RankingTask(protocol, "cifar10", "nb101", view.archs, label, target)
+    from nar_utils.benchmarks.nb201 import load_benchmark
+
+    bench = load_benchmark(data_dir)
+    label_dataset = protocol.label_dataset or dataset
+    target_dataset = protocol.target_dataset or dataset
+    if protocol.label_dataset is not None and dataset != protocol.label_dataset:
+        raise ValueError(f"protocol {protocol.name!r} learns {protocol.label_dataset!r}; got "
+                         f"dataset {dataset!r}")
+    label = bench.column(label_dataset, protocol.label_metric, hp="200")
+    target = bench.column(target_dataset, protocol.target_metric, hp="200")
+    return RankingTask(protocol, dataset, "nb201", np.asarray(bench.op_codes), label, target)
+
+
+def run_ranker(spec: RankerSpec, task: RankingTask, n_train: int, seed: int,
+               device: str = "cpu") -> dict[str, Any]:
+    """Fit ``spec`` on split ``seed`` of ``task`` with ``n_train`` training cells and score it.
+
+    Returns a row: protocol, dataset, ranker, seed, n_train, labels (training + validation
+    labels used), ``tau`` (as the protocol scores), ``tau_held_out``, fit and predict seconds.
+    """
+    train, val, scored = task.protocol.split(len(task), n_train, seed)
+    options = dict(spec.options, seed=seed, device=device, space=task.space)
+    options.setdefault("dataset", task.dataset)
+    if task.space != "nb201":
+        options.pop("canonical", None)  # NB101 cells are unique already
+    predictor = make_predictor(spec.predictor, **options)
+    archs, y = task.archs[train], task.label[train]
+    if spec.augment is not None and task.space == "nb201":
+        from nar_utils.spaces.nb201 import isomorphism
+
+        archs, y, _ = isomorphism.augment(archs, y, spec.augment, seed=seed)
+    val_kwargs = {}
+    if len(val):
+        val_kwargs = dict(val_archs=task.archs[val], val_y=task.label[val])
+    predictor.fit(archs, y, **val_kwargs)
+    start = time.perf_counter()
+    scores = predictor.predict(task.archs[scored])
+    predict_seconds = time.perf_counter() - start
+    position = np.searchsorted(scored, train) if task.protocol.score_training_cells else []
+    taus = score(task.protocol, scores, task.target[scored], position)
+    return {"protocol": task.protocol.name, "dataset": task.dataset, "ranker": spec.label,
+            "role": spec.role, "seed": seed, "n_train": n_train, "labels": n_train + len(val),
+            **taus, "fit_seconds": predictor.fit_seconds, "predict_seconds": predict_seconds}
+
+
+def summarise(rows, by=("protocol", "dataset", "n_train", "ranker")):
+    """Mean and std of ``tau`` (and ``tau_held_out``, fit seconds) over seeds per group, with
+    ``ratio``: the mean tau over the best baseline's mean tau in the same protocol, dataset
+    and size (NaN when no baseline ran). A pandas DataFrame in first-appearance order."""
+    import pandas as pd
+
+    frame = pd.DataFrame(list(rows))
+    if frame.empty:
+        return frame
+    by = list(by)
+    stats = frame.groupby(by, sort=False).agg(
+        tau=("tau", "mean"), tau_std=("tau", "std"), tau_held_out=("tau_held_out", "mean"),
+        seeds=("seed", "nunique"), fit_seconds=("fit_seconds", "mean"),
+        role=("role", "first")).reset_index()
+    groups = [key for key in by if key != "ranker"]
+    best = (stats[stats["role"] == "baseline"].groupby(groups, sort=False)["tau"].max()
+            .rename("best_baseline"))
+    stats = stats.merge(best, left_on=groups, right_index=True, how="left")
+    stats["ratio"] = stats["tau"] / stats["best_baseline"]
+    return stats
+
+
+__all__ = ["ABLATIONS", "RANKERS", "RankerSpec", "RankingTask", "ranking_task",
+           "run_ranker", "summarise"]
