@@ -16,5 +16,5 @@ from nar_utils.predictors.nar.predictor import NARCPredictor, NARPredictor
 from nar_utils.predictors.registry import PREDICTORS, make_predictor
 
 __all__ = ["PREDICTORS", "BRPPredictor", "GBDTPredictor", "GCNPredictor", "MLPPredictor",
-           "NARCPredictor", "NARPredictor", "Predictor", "ReNASPredictor", "evaluate", "make_predictor",
-           "rank_targets", "split_indices"]
+           "NARCPredictor", "NARPredictor", "Predictor", "ReNASPredictor", "evaluate",
+           "make_predictor", "rank_targets", "split_indices"]
