@@ -108,6 +108,24 @@ def seed_agreement(runs, *, bins: int = 20, repeats: int = 5, seed: int = 0
     return out
 
 
+#: Names of the reference rows :func:`reference_rows` adds to a ranking table.
+TWO_RUNS = "two training runs (777 vs 888)"
+CEILING = "ceiling: predicting the mean over runs"
+
+
+def reference_rows(agreement: dict[str, dict[str, float]], name: str = "predictor"
+                   ) -> list[dict]:
+    """Two rows per dataset for a ranking table: ``{'dataset', name, 'tau'}`` of
+    :data:`TWO_RUNS` (measured) and :data:`CEILING` (estimated), from
+    :func:`nb201_seed_agreement`'s result, so every table of Kendall taus shows how far
+    ranking can go beside what the predictors reached."""
+    rows = []
+    for dataset, figures in agreement.items():
+        rows.append({"dataset": dataset, name: TWO_RUNS, "tau": figures["tau_pair"]})
+        rows.append({"dataset": dataset, name: CEILING, "tau": figures["ceiling"]})
+    return rows
+
+
 def nb201_seed_agreement(datasets=("cifar10-valid", "cifar100", "ImageNet16-120"),
                          data_dir=None, **kwargs) -> dict[str, dict[str, float]]:
     """:func:`seed_agreement` of the 200-epoch validation accuracy of each dataset, read from
@@ -120,4 +138,5 @@ def nb201_seed_agreement(datasets=("cifar10-valid", "cifar100", "ImageNet16-120"
             for dataset in datasets}
 
 
-__all__ = ["SEEDS", "nb201_seed_agreement", "seed_agreement"]
+__all__ = ["CEILING", "SEEDS", "TWO_RUNS", "nb201_seed_agreement", "reference_rows",
+           "seed_agreement"]

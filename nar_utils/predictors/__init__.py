@@ -3,6 +3,7 @@
 (:mod:`.nar`), by name through :func:`make_predictor`; learning-curve extrapolation
 (:mod:`.lce`: parametric curve ensembles and LcSVR); ranking protocols (:mod:`.protocols`)
 and comparisons on identical splits (:mod:`.comparison`). Importing this package imports torch."""
+from nar_utils.predictors import comparison, protocols
 from nar_utils.predictors.base import Predictor, evaluate, split_indices
 from nar_utils.predictors.baselines import (
                                             GBDTPredictor,
@@ -17,4 +18,4 @@ from nar_utils.predictors.registry import PREDICTORS, make_predictor
 
 __all__ = ["PREDICTORS", "BRPPredictor", "GBDTPredictor", "GCNPredictor", "MLPPredictor",
            "NARCPredictor", "NARPredictor", "Predictor", "ReNASPredictor", "evaluate",
-           "make_predictor", "rank_targets", "split_indices"]
+           "comparison", "make_predictor", "protocols", "rank_targets", "split_indices"]

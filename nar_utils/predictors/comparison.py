@@ -176,5 +176,63 @@ def summarise(rows, by=("protocol", "dataset", "n_train", "ranker")):
     return stats
 
 
-__all__ = ["ABLATIONS", "RANKERS", "RankerSpec", "RankingTask", "ranking_task",
-           "run_ranker", "summarise"]
+def _mean_sd(mean: float, sd: float) -> str:
+    return f"{mean:.3f} ± {0.0 if np.isnan(sd) else sd:.3f}"
+
+
+def ranking_table(rows, agreement: dict | None = None):
+    """A display table of :func:`summarise`'s figures: per dataset (and size), each ranker's
+    Kendall tau as 'mean ± std', seeds, ratio to the best baseline and fit seconds; after
+    each dataset's rankers, the two reference rows of
+    :func:`nar_utils.benchmarks.noise.reference_rows` (from ``agreement``, keyed by the
+    rows' dataset names) when given."""
+    import pandas as pd
+
+    from nar_utils.benchmarks import noise
+
+    stats = summarise(rows)
+    out = []
+    for dataset, group in stats.groupby("dataset", sort=False):
+        for r in group.itertuples():
+            out.append({"dataset": dataset, "ranker": r.ranker,
+                        "Kendall τ": _mean_sd(r.tau, r.tau_std),
+                        "seeds": int(r.seeds),
+                        "vs best baseline": "" if np.isnan(r.ratio) else f"{r.ratio:.3f}",
+                        "fit (s)": f"{r.fit_seconds:.1f}"})
+        if agreement and dataset in agreement:
+            for ref in noise.reference_rows({dataset: agreement[dataset]}, name="ranker"):
+                out.append({"dataset": dataset, "ranker": ref["ranker"],
+                            "Kendall τ": f"{ref['tau']:.3f}", "seeds": "",
+                            "vs best baseline": "", "fit (s)": ""})
+    return pd.DataFrame(out)
+
+
+def protocol_table(rows):
+    """The protocol part as a display table: per protocol and training size, each ranker's
+    tau as the protocol scores it and over the held-out cells alone, then the figures
+    PINAT published for the same protocol and size, marked as such."""
+    import pandas as pd
+
+    from nar_utils.predictors.protocols import PUBLISHED
+
+    stats = summarise(rows)
+    out = []
+    for (protocol, n_train), group in stats.groupby(["protocol", "n_train"], sort=False):
+        matches = get_protocol(protocol).matches_published
+        for r in group.itertuples():
+            out.append({"protocol": protocol, "training cells": int(n_train),
+                        "ranker": r.ranker,
+                        "Kendall τ": _mean_sd(r.tau, r.tau_std),
+                        "held-out cells only": f"{r.tau_held_out:.3f}",
+                        "seeds": int(r.seeds)})
+        for name, tau in PUBLISHED.get((protocol, int(n_train)), {}).items():
+            note = "published, PINAT Table 1" + ("" if matches else
+                                                 "; their test set, not this subset")
+            out.append({"protocol": protocol, "training cells": int(n_train),
+                        "ranker": f"{name} ({note})", "Kendall τ": f"{tau:.3f}",
+                        "held-out cells only": "", "seeds": ""})
+    return pd.DataFrame(out)
+
+
+__all__ = ["ABLATIONS", "RANKERS", "RankerSpec", "RankingTask", "protocol_table",
+           "ranking_table", "ranking_task", "run_ranker", "summarise"]

@@ -282,6 +282,10 @@ def anchor_table(records: list[dict], anchors: tuple[Anchor, ...] = ANCHORS) -> 
 
 
 # == the book's key findings, for its first page =============================================
+#: Predictors of the NAR family: never each other's baseline in the key findings.
+NAR_FAMILY = ("nar", "narc")
+
+
 def _best_profile(frame: pd.DataFrame) -> str | None:
     """The profile to quote: paper scale on the NB201 table first, then any paper scale, then
     the CPU profile on the table, then whatever there is."""
@@ -293,14 +297,17 @@ def _best_profile(frame: pd.DataFrame) -> str | None:
     return profiles[0] if profiles else None
 
 
-def _versus(frame: pd.DataFrame, by: str, ours: str, value: str = "tau") -> str:
-    """'NAR 0.78 vs gbdt 0.83' per group of ``by``: ours against the best of the others."""
+def _versus(frame: pd.DataFrame, by: str, ours: str, value: str = "tau",
+            exclude: tuple[str, ...] = ()) -> str:
+    """'NAR 0.78 vs gbdt 0.83' per group of ``by``: ours against the best of the others
+    (those in ``exclude`` left out)."""
     parts = []
     for group, rows in frame.groupby(by, sort=False):
         means = rows.groupby("predictor")[value].mean()
-        if ours not in means or len(means) < 2:
+        rivals = means.drop([ours, *exclude], errors="ignore")
+        if ours not in means or rivals.empty:
             continue
-        rival = means.drop(ours).idxmax()
+        rival = rivals.idxmax()
         parts.append(f"{group}: {means[ours]:.3f} vs {rival} {means[rival]:.3f}")
     return "; ".join(parts)
 
@@ -315,11 +322,12 @@ def key_findings(records: list[dict]) -> pd.DataFrame:
     ranking = _rows(records, "03_training", "results", **info)
     if not ranking.empty and (chosen := _best_profile(ranking)):
         part = ranking[ranking["profile"] == chosen]
-        text = _versus(part, "dataset", "nar")
-        if text:
-            rows.append({"finding": "NAR's Kendall tau against the best baseline",
-                         "figures": text, "profile": chosen, "chapter": "03_training",
-                         "records": ", ".join(sorted(set(part["record"])))})
+        for ours, name in (("nar", "NAR"), ("narc", "NAR-C")):
+            text = _versus(part, "dataset", ours, exclude=NAR_FAMILY)
+            if text:
+                rows.append({"finding": f"{name}'s Kendall tau against the best baseline",
+                             "figures": text, "profile": chosen, "chapter": "03_training",
+                             "records": ", ".join(sorted(set(part["record"])))})
     final = _rows(records, "04_search", "final", **info)
     if not final.empty and (chosen := _best_profile(final)):
         part = final[final["profile"] == chosen]

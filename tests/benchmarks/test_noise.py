@@ -72,3 +72,10 @@ def test_nb201_seed_agreement_matches_the_data_readme(data_dir):
 def test_nb201_seed_agreement_needs_the_per_seed_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nb201_seeds.csv.gz"):
         noise.nb201_seed_agreement(data_dir=tmp_path)
+
+
+def test_reference_rows_put_the_agreement_into_a_ranking_table():
+    agreement = {"cifar100": {"tau_pair": 0.89, "ceiling": 0.95}}
+    rows = noise.reference_rows(agreement, name="ranker")
+    assert rows == [{"dataset": "cifar100", "ranker": noise.TWO_RUNS, "tau": 0.89},
+                    {"dataset": "cifar100", "ranker": noise.CEILING, "tau": 0.95}]

@@ -6,6 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from nar_utils.benchmarks import noise
 from nar_utils.predictors import comparison, protocols
 from nar_utils.spaces import nb201
 
@@ -108,3 +109,22 @@ def test_the_tables_name_registered_predictors_and_valid_options():
         assert predictor.name == spec.predictor
     roles = {spec.role for spec in comparison.RANKERS.values()}
     assert roles == {"nar", "baseline"}
+
+
+def test_tables_show_the_ceiling_and_mark_published_figures():
+    rows = [{"protocol": "nar", "dataset": "cifar100", "ranker": name, "role": role,
+             "seed": seed, "n_train": 1000, "tau": tau + 0.01 * seed,
+             "tau_held_out": tau + 0.01 * seed, "fit_seconds": 2.0}
+            for name, role, tau in (("NAR-C", "nar", 0.86), ("GBDT", "baseline", 0.84))
+            for seed in (0, 1)]
+    table = comparison.ranking_table(rows, {"cifar100": {"tau_pair": 0.887, "ceiling": 0.946}})
+    assert list(table["ranker"]) == ["NAR-C", "GBDT", noise.TWO_RUNS, noise.CEILING]
+    assert table["Kendall τ"].tolist() == ["0.865 ± 0.007", "0.845 ± 0.007", "0.887", "0.946"]
+    assert table.loc[0, "vs best baseline"] == f"{0.865 / 0.845:.3f}"
+    protocol_rows = [{**row, "protocol": "pinat-nb201", "dataset": "cifar10-valid",
+                      "n_train": 781} for row in rows]
+    table = comparison.protocol_table(protocol_rows)
+    published = table[table["ranker"].str.contains("published")]
+    assert published["ranker"].tolist() == [f"{n} (published, PINAT Table 1)"
+                                            for n in ("PINAT", "TNASP", "Graphormer")]
+    assert published["Kendall τ"].tolist() == ["0.761", "0.689", "0.719"]

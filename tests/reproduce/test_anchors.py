@@ -154,6 +154,14 @@ def test_key_findings_set_nar_against_the_best_other_predictor():
     assert row.profile.startswith("paper scale") and row.records.startswith("gpu.json")
     text = anchors.key_findings_markdown([cpu])
     assert "cifar10: 0.705 vs gbdt 0.800" in text and "{doc}`notebooks/03_training`" in text
+    # NAR-C gets a row of its own, and neither NAR-family ranker is the other's baseline.
+    with_narc = _findings_record("03_training", {"results": results + [
+        {"dataset": "cifar10", "seed": 0, "predictor": "narc", "tau": 0.85}]})
+    table = anchors.key_findings([with_narc]).set_index("finding")
+    assert table.loc["NAR's Kendall tau against the best baseline", "figures"] == \
+        "cifar10: 0.705 vs gbdt 0.800"
+    assert table.loc["NAR-C's Kendall tau against the best baseline", "figures"] == \
+        "cifar10: 0.850 vs gbdt 0.800"
 
 
 def test_key_findings_of_the_search_compare_at_the_largest_budget():
