@@ -4,7 +4,9 @@
 :mod:`.curve_ledger` (partial training charged by the epoch), :mod:`.multifidelity` (successive
 halving, Hyperband, BOHB, learning-curve early stopping), :mod:`.guided` (predictor-guided),
 :mod:`.sampler` (NAR's tier sampler), :mod:`.protocol` (methods by name at equal budgets, the
-NB201 paper protocol), :mod:`.nk` (Siamese-NAS's N/K protocol), :mod:`.weight_sharing`."""
+NB201 paper protocol), :mod:`.tight` (who finds the best cell within 50-200 queries),
+:mod:`.nk` (Siamese-NAS's N/K protocol), :mod:`.weight_sharing`."""
+from nar_utils.search import tight
 from nar_utils.search.blackbox import (
                                        SearchOutcome,
                                        make_rng,
@@ -47,5 +49,5 @@ __all__ = ["METHODS", "PAPER_TIME_BUDGET", "SEARCHERS", "Bracket", "BudgetExhaus
            "hyperband", "hyperband_brackets", "lce_random_search", "lce_regularized_evolution",
            "ledger_for", "make_rng", "mutate", "paper_protocol", "predictor_evolution",
            "predictor_random_search", "random_search", "regularized_evolution", "reinforce",
-           "run_at_budget", "run_search", "successive_halving", "task_ledger",
+           "run_at_budget", "run_search", "successive_halving", "task_ledger", "tight",
            "train_time_column"]
