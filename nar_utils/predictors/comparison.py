@@ -157,7 +157,8 @@ def run_ranker(spec: RankerSpec, task: RankingTask, n_train: int, seed: int,
 def summarise(rows, by=("protocol", "dataset", "n_train", "ranker")):
     """Mean and std of ``tau`` (and ``tau_held_out``, fit seconds) over seeds per group, with
     ``ratio``: the mean tau over the best baseline's mean tau in the same protocol, dataset
-    and size (NaN when no baseline ran). A pandas DataFrame in first-appearance order."""
+    and size (NaN when no baseline ran). A pandas DataFrame: groups in first-appearance
+    order, rankers within a group in the order of :data:`RANKERS` then :data:`ABLATIONS`."""
     import pandas as pd
 
     frame = pd.DataFrame(list(rows))
@@ -169,6 +170,13 @@ def summarise(rows, by=("protocol", "dataset", "n_train", "ranker")):
         seeds=("seed", "nunique"), fit_seconds=("fit_seconds", "mean"),
         role=("role", "first")).reset_index()
     groups = [key for key in by if key != "ranker"]
+    if "ranker" in by:  # rankers in table order (RANKERS, then ABLATIONS), others after
+        order = {label: k for k, label in enumerate(dict.fromkeys([*RANKERS, *ABLATIONS]))}
+        group_order = stats[groups].apply(tuple, axis=1).map(
+            {key: k for k, key in enumerate(dict.fromkeys(stats[groups].apply(tuple, axis=1)))})
+        stats = stats.assign(_group=group_order, _rank=stats["ranker"].map(order).fillna(
+            len(order))).sort_values(["_group", "_rank"], kind="stable").drop(
+            columns=["_group", "_rank"]).reset_index(drop=True)
     best = (stats[stats["role"] == "baseline"].groupby(groups, sort=False)["tau"].max()
             .rename("best_baseline"))
     stats = stats.merge(best, left_on=groups, right_index=True, how="left")

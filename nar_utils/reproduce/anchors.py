@@ -320,9 +320,12 @@ def key_findings(records: list[dict]) -> pd.DataFrame:
     info = {"profile": profile, "record": source_of}
     rows = []
     ranking = _rows(records, "03_training", "results", **info)
-    if not ranking.empty and (chosen := _best_profile(ranking)):
-        part = ranking[ranking["profile"] == chosen]
-        for ours, name in (("nar", "NAR"), ("narc", "NAR-C")):
+    for ours, name in (("nar", "NAR"), ("narc", "NAR-C")) if not ranking.empty else ():
+        # the best profile among the records that trained this ranker
+        held = ranking.groupby("profile")["predictor"].transform(
+            lambda p: (p == ours).any()).astype(bool)
+        if (chosen := _best_profile(ranking[held])):
+            part = ranking[ranking["profile"] == chosen]
             text = _versus(part, "dataset", ours, exclude=NAR_FAMILY)
             if text:
                 rows.append({"finding": f"{name}'s Kendall tau against the best baseline",

@@ -162,6 +162,12 @@ def test_key_findings_set_nar_against_the_best_other_predictor():
         "cifar10: 0.705 vs gbdt 0.800"
     assert table.loc["NAR-C's Kendall tau against the best baseline", "figures"] == \
         "cifar10: 0.850 vs gbdt 0.800"
+    # NAR-C is quoted from the best profile that trained it, NAR from the best overall.
+    table = anchors.key_findings([with_narc, paper]).set_index("finding")
+    assert table.loc["NAR's Kendall tau against the best baseline", "profile"].startswith(
+        "paper scale")
+    assert table.loc["NAR-C's Kendall tau against the best baseline", "profile"].startswith(
+        "CPU profile")
 
 
 def test_key_findings_of_the_search_compare_at_the_largest_budget():

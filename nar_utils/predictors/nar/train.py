@@ -9,6 +9,13 @@ The objective (paper, section 3; authors' ``train_201.py``):
   ``log(1 + exp(-(s_i - s_j) * sign(y_i - y_j)))``, averaged over those pairs
   (ReNAS, Xu et al. CVPR 2021).
 
+``tier_weight`` scales the cross-entropy (1 as in the paper); 0 trains the encoder and the
+auxiliary head on the ranking loss alone and skips the decoder, whose cost is ``n_tiers``
+times the encoder's. ``tier_epochs`` > 0 then adds a *tier stage* after training: the decoder
+side alone learns the tiers on the fixed encoder (:func:`_tier_stage`), so the model keeps
+NAR's tier read-out without the tier loss shaping the encoder (NAR-C,
+:class:`nar_utils.predictors.nar.predictor.NARCPredictor`).
+
 Optimiser: AdamW (betas 0.9 / 0.99, eps 1e-9, weight decay 1e-2) with the learning rate of
 "Attention is all you need", ``lr_mul * d_model**-0.5 * min(step**-0.5, step *
 warmup_steps**-1.5)``, lr_mul 0.07. **Warm-up is counted in optimiser steps (batches), not
