@@ -154,7 +154,7 @@ class NARCPredictor(NARPredictor):
     """NAR-C: the Neural Architecture Ranker on canonical cells, led by its ranking loss.
 
     The same transformer over the same feature tensor, with the changes the ablations of
-    ``perf/bench_ranking.py`` found to matter, in order of effect:
+    ``perf/bench_ranking.py`` found to matter:
 
     1. **Canonical cells** (``canonical='function'`` on NB201): every cell is read as the
        representative of the cells that compute the same function, so the 10,695 cells that
