@@ -22,6 +22,7 @@ import numpy as np
 
 from nar_utils.predictors.protocols import RankingProtocol, get_protocol, score
 from nar_utils.predictors.registry import make_predictor
+from nar_utils.spaces import get_space
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,19 @@ def ranking_task(protocol: str | RankingProtocol, dataset: str = "cifar10-valid"
     (``dataset`` 'cifar10').
     """
     protocol = get_protocol(protocol) if isinstance(protocol, str) else protocol
-    if protocol.space == "nb101":
-        from nar_utils.benchmarks import nb101
+    return _TASK_LOADERS[protocol.space](protocol, dataset, data_dir)
 
-        view = nb101.LedgerView(nb101.load_nb101(data_dir))
-        label = view.column("cifar10", protocol.label_metric, "108")
-        target = view.column("cifar10", protocol.target_metric, "108")
-        return RankingTask(protocol, "cifar10", "nb101", view.archs, label, target)
+
+def _nb101_task(protocol: RankingProtocol, dataset: str, data_dir) -> RankingTask:
+    from nar_utils.benchmarks import nb101
+
+    view = nb101.LedgerView(nb101.load_nb101(data_dir))
+    label = view.column("cifar10", protocol.label_metric, "108")
+    target = view.column("cifar10", protocol.target_metric, "108")
+    return RankingTask(protocol, "cifar10", protocol.space, view.archs, label, target)
+
+
+def _nb201_task(protocol: RankingProtocol, dataset: str, data_dir) -> RankingTask:
     from nar_utils.benchmarks.nb201 import load_benchmark
 
     bench = load_benchmark(data_dir)
@@ -119,7 +126,12 @@ def ranking_task(protocol: str | RankingProtocol, dataset: str = "cifar10-valid"
                          f"dataset {dataset!r}")
     label = bench.column(label_dataset, protocol.label_metric, hp="200")
     target = bench.column(target_dataset, protocol.target_metric, hp="200")
-    return RankingTask(protocol, dataset, "nb201", np.asarray(bench.op_codes), label, target)
+    return RankingTask(protocol, dataset, protocol.space, np.asarray(bench.op_codes), label,
+                       target)
+
+
+#: How each space's protocols load their cells and labels.
+_TASK_LOADERS = {"nb101": _nb101_task, "nb201": _nb201_task}
 
 
 def run_ranker(spec: RankerSpec, task: RankingTask, n_train: int, seed: int,
@@ -132,14 +144,14 @@ def run_ranker(spec: RankerSpec, task: RankingTask, n_train: int, seed: int,
     train, val, scored = task.protocol.split(len(task), n_train, seed)
     options = dict(spec.options, seed=seed, device=device, space=task.space)
     options.setdefault("dataset", task.dataset)
-    if task.space != "nb201":
-        options.pop("canonical", None)  # NB101 cells are unique already
+    has_classes = bool(get_space(task.space).canonical_conventions)
+    if not has_classes:
+        options.pop("canonical", None)  # cells of this space are unique already (NB101)
     predictor = make_predictor(spec.predictor, **options)
     archs, y = task.archs[train], task.label[train]
-    if spec.augment is not None and task.space == "nb201":
-        from nar_utils.spaces.nb201 import isomorphism
-
-        archs, y, _ = isomorphism.augment(archs, y, spec.augment, seed=seed)
+    if spec.augment is not None and has_classes:
+        archs, y, _ = get_space(task.space).module("isomorphism").augment(
+            archs, y, spec.augment, seed=seed)
     val_kwargs = {}
     if len(val):
         val_kwargs = dict(val_archs=task.archs[val], val_y=task.label[val])
