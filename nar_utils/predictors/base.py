@@ -110,10 +110,9 @@ class Predictor:
         if val_archs is not None:
             val_codes = self.space.batch(val_archs)
             val_y = _check_labels(val_y, len(val_codes), "val_y")
-        if self.canonical is not None:
-            codes = self.space.canonical(codes, self.canonical)
-            val_codes = None if val_codes is None else self.space.canonical(val_codes,
-                                                                            self.canonical)
+        codes = self.space.canonical(codes, self.canonical)
+        if val_codes is not None:
+            val_codes = self.space.canonical(val_codes, self.canonical)
         start = time.perf_counter()
         self._fit(codes, y, val_codes, val_y)
         self.fit_seconds = time.perf_counter() - start

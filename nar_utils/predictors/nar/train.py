@@ -420,6 +420,7 @@ def _tier_stage(model: NAR, features: torch.Tensor, tiers: torch.Tensor,
     optimizer = torch.optim.AdamW(params, lr=train_config.tier_lr,
                                   weight_decay=train_config.weight_decay)
     memory = model.tiers.embedding.clone()
+    tiers = tiers.to(device)
     model.train()
     history = []
     for epoch in range(train_config.tier_epochs):
@@ -429,12 +430,12 @@ def _tier_stage(model: NAR, features: torch.Tensor, tiers: torch.Tensor,
         for index in batches:
             index = index.to(device)
             logits = model.decode_tiers(encoded[index], memory)
-            loss = F.cross_entropy(logits, tiers.to(device)[index])
+            loss = F.cross_entropy(logits, tiers[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total += loss.item()
-            correct += int((logits.argmax(dim=1) == tiers.to(device)[index]).sum())
+            correct += int((logits.argmax(dim=1) == tiers[index]).sum())
         history.append({"epoch": first_epoch + epoch, "stage": "tiers",
                         "tier_loss": total / len(batches),
                         "train_tier_accuracy": correct / sum(len(b) for b in batches)})
